@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class AutomationConfig(AppConfig):
+    name = "automation"
+    verbose_name = _("Automation")
+
+    def ready(self):
+        from . import receivers  # noqa: F401  (FSM transitions → events)

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class ShopautoConfig(AppConfig):
+    name = "shopauto"
+    verbose_name = "ShopAuto"

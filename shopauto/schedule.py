@@ -1,0 +1,17 @@
+"""Every periodic job of ShopAuto, in one place.
+
+Beat (django-celery-beat's database scheduler) installs these entries at start, so staff
+can see and pause them in the admin. Each job is idempotent per time slot
+(automation.jobs.once_per_slot), so a second beat or a late run does no double work.
+"""
+
+BEAT_SCHEDULE = {
+    "automation.sweep_events": {
+        "task": "automation.tasks.sweep_events",
+        "schedule": 30.0,
+    },
+    "automation.purge_processed_events": {
+        "task": "automation.tasks.purge_processed_events",
+        "schedule": 3600.0,
+    },
+}
