@@ -2,6 +2,7 @@
 #   make run    install, migrate, load the demo shop, start web + worker + beat (embedded)
 #   make test   the whole test suite (PostgreSQL + Redis on this machine)
 SHELL := /bin/bash
+.SHELLFLAGS := -eo pipefail -c
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -22,8 +23,11 @@ TEST_ENV := DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/sho
 $(STAMP): requirements.txt
 	@echo "==> Creating the virtualenv in $(VENV) and installing requirements"
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	@$(BIN)/pip install --quiet --upgrade pip
-	@$(BIN)/pip install --quiet --progress-bar off -r requirements.txt
+	@$(BIN)/pip install --upgrade pip > $(VENV)/pip.log 2>&1 || true
+	@echo "    (pip log: $(VENV)/pip.log)"
+	@$(BIN)/pip install --progress-bar off -r requirements.txt >> $(VENV)/pip.log 2>&1 \
+		|| { grep -v '^WARNING: Location' $(VENV)/pip.log | tail -30; exit 1; }
+	@grep -E '^Successfully installed' $(VENV)/pip.log | tail -1 || echo "    requirements already satisfied"
 	@touch $(STAMP)
 
 install: $(STAMP)

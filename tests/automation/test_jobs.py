@@ -1,5 +1,4 @@
-from datetime import datetime, timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -18,7 +17,7 @@ def hourly_job(*, now):
 @pytest.mark.django_db
 def test_periodic_job_runs_once_per_slot():
     RUNS.clear()
-    ten = datetime(2026, 11, 23, 10, 5, tzinfo=dt_timezone.utc)
+    ten = datetime(2026, 11, 23, 10, 5, tzinfo=UTC)
 
     assert hourly_job(now=ten) == {"count": 1}
     assert hourly_job(now=ten + timedelta(minutes=50)) is None  # same hour: a duplicate beat
@@ -26,7 +25,7 @@ def test_periodic_job_runs_once_per_slot():
 
     assert len(RUNS) == 2
     assert list(JobRun.objects.filter(job="test.hourly").values_list("slot", flat=True).order_by("slot")) == [
-        datetime(2026, 11, 23, 10, 0, tzinfo=dt_timezone.utc), datetime(2026, 11, 23, 11, 0, tzinfo=dt_timezone.utc),
+        datetime(2026, 11, 23, 10, 0, tzinfo=UTC), datetime(2026, 11, 23, 11, 0, tzinfo=UTC),
     ]
 
 
@@ -41,7 +40,7 @@ def test_failed_job_leaves_its_slot_free_for_a_retry():
             raise RuntimeError("database hiccup")
         return "ok"
 
-    now = datetime(2026, 11, 23, 10, 0, 30, tzinfo=dt_timezone.utc)
+    now = datetime(2026, 11, 23, 10, 0, 30, tzinfo=UTC)
     with pytest.raises(RuntimeError):
         flaky(now=now)
     assert flaky(now=now) == "ok"
