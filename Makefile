@@ -54,7 +54,7 @@ test-embedded: install
 
 lint: install
 	@$(BIN)/ruff check .
-	@$(TEST_ENV) $(BIN)/python manage.py makemigrations --check --dry-run >/dev/null
+	@DATABASE_URL=sqlite:///$(CURDIR)/var/lint.sqlite3 REDIS_URL= $(BIN)/python manage.py makemigrations --check --dry-run >/dev/null
 
 clean:
 	rm -rf var .pytest_cache
