@@ -5,3 +5,4 @@ from django.utils.translation import gettext_lazy as _
 class CatalogConfig(AppConfig):
     name = "catalog"
     verbose_name = _("Catalog")
+    portal_nav = ((_("Catalog"), "catalog:list"),)

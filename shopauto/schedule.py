@@ -14,4 +14,8 @@ BEAT_SCHEDULE = {
         "task": "automation.tasks.purge_processed_events",
         "schedule": 3600.0,
     },
+    "catalog.sync_price_lists": {
+        "task": "catalog.tasks.sync_price_lists",
+        "schedule": 60.0,
+    },
 }

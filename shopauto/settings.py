@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "django_fsm",
     "django_fsm_log",
     "anymail",
+    "import_export",
     # ShopAuto
     "shopauto",
     "automation",
