@@ -14,4 +14,12 @@ BEAT_SCHEDULE = {
         "task": "automation.tasks.purge_processed_events",
         "schedule": 3600.0,
     },
+    "inventory.release_expired_reservations": {
+        "task": "inventory.tasks.release_expired_reservations",
+        "schedule": 60.0,
+    },
+    "inventory.sweep_back_in_stock": {
+        "task": "inventory.tasks.sweep_back_in_stock",
+        "schedule": 600.0,
+    },
 }
