@@ -18,4 +18,12 @@ BEAT_SCHEDULE = {
         "task": "catalog.tasks.sync_price_lists",
         "schedule": 60.0,
     },
+    "inventory.release_expired_reservations": {
+        "task": "inventory.tasks.release_expired_reservations",
+        "schedule": 60.0,
+    },
+    "inventory.sweep_back_in_stock": {
+        "task": "inventory.tasks.sweep_back_in_stock",
+        "schedule": 600.0,
+    },
 }
