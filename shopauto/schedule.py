@@ -14,4 +14,13 @@ BEAT_SCHEDULE = {
         "task": "automation.tasks.purge_processed_events",
         "schedule": 3600.0,
     },
+    "notifications.sweep_messages": {
+        "task": "notifications.tasks.sweep_messages",
+        "schedule": 60.0,
+    },
+    # Checks every 15 minutes; sends once per day from DIGEST_HOUR (settings) on.
+    "notifications.daily_digest": {
+        "task": "notifications.tasks.daily_digest",
+        "schedule": 900.0,
+    },
 }
