@@ -25,5 +25,13 @@ BEAT_SCHEDULE = {
     "inventory.sweep_back_in_stock": {
         "task": "inventory.tasks.sweep_back_in_stock",
         "schedule": 600.0,
+    "notifications.sweep_messages": {
+        "task": "notifications.tasks.sweep_messages",
+        "schedule": 60.0,
+    },
+    # Checks every 15 minutes; sends once per day from DIGEST_HOUR (settings) on.
+    "notifications.daily_digest": {
+        "task": "notifications.tasks.daily_digest",
+        "schedule": 900.0,
     },
 }

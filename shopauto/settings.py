@@ -200,6 +200,15 @@ SERVER_EMAIL = env.str("SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
 # ANYMAIL_WEBHOOK_SECRET="user:password" for tracking webhooks).
 ANYMAIL = {key.removeprefix("ANYMAIL_"): value for key, value in env.ENVIRON.items() if key.startswith("ANYMAIL_")}
 
+# --- Notifications --------------------------------------------------------------------
+# Marketing emails (abandoned cart, back in stock, promotions) per customer per 24 h.
+MARKETING_MAX_PER_DAY = env.int("MARKETING_MAX_PER_DAY", default=2)
+# Hour (shop time zone) from which the managers' daily digest of yesterday is sent.
+DIGEST_HOUR = env.int("DIGEST_HOUR", default=7)
+# Attempts per email on transient ESP errors, backing off from this many seconds.
+EMAIL_MAX_ATTEMPTS = env.int("EMAIL_MAX_ATTEMPTS", default=6)
+EMAIL_RETRY_BASE_SECONDS = env.int("EMAIL_RETRY_BASE_SECONDS", default=30)
+
 # --- REST API -------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

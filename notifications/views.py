@@ -1,0 +1,41 @@
+from functools import wraps
+
+from django.conf import settings
+from django.http import Http404, HttpResponse
+from django.shortcuts import render
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
+from django_ratelimit.decorators import ratelimit
+
+from . import services
+from .exceptions import UnsubscribeLinkInvalid
+
+
+@csrf_exempt  # the signed token is the credential; mail clients POST without a CSRF token (RFC 8058)
+@ratelimit(key="ip", rate=lambda group, request: settings.PUBLIC_LOOKUP_RATE_LIMIT, block=True)
+def unsubscribe(request, token):
+    """GET: a confirmation page (link scanners must not unsubscribe anyone).
+    POST: unsubscribe, from the page's button or the mail client's one-click button."""
+    try:
+        customer = services.customer_for_unsubscribe_token(token)
+    except UnsubscribeLinkInvalid as exc:
+        return render(request, "notifications/unsubscribe.html", {"error": exc.message}, status=400)
+    if request.method == "POST":
+        services.customer_unsubscribe(token=token)
+        if request.POST.get("List-Unsubscribe") == "One-Click":
+            return HttpResponse(_("You are unsubscribed."), content_type="text/plain; charset=utf-8")
+        return render(request, "notifications/unsubscribe.html", {"done": True, "email": customer.email})
+    return render(request, "notifications/unsubscribe.html", {"email": customer.email, "token": token})
+
+
+def require_webhook_secret(view):
+    """anymail accepts unauthenticated webhooks (with a warning) when no secret is set;
+    we refuse them instead: nobody may forge delivery statuses."""
+
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        if not settings.ANYMAIL.get("WEBHOOK_SECRET"):
+            raise Http404
+        return view(request, *args, **kwargs)
+
+    return csrf_exempt(wrapped)
