@@ -313,9 +313,12 @@ def _address_snapshot(address: Address) -> dict:
 
 
 def _plan_as_json(plan) -> list:
-    if hasattr(plan, "as_json"):
-        return plan.as_json()
-    return list(plan or [])
+    """The allocation plan grouped per warehouse: what each shipment will carry."""
+    return [
+        {"warehouse_id": warehouse_id, "warehouse": lines[0].warehouse_code,
+         "lines": [{"variant_id": line.variant_id, "sku": line.sku, "quantity": line.quantity} for line in lines]}
+        for warehouse_id, lines in sorted(plan.by_warehouse().items())
+    ]
 
 
 def _estimate(*, order: Order, plan, transit_days: int, now):
