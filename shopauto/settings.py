@@ -6,6 +6,7 @@ product on a fresh machine. Production and the test suite point DATABASE_URL at
 PostgreSQL and REDIS_URL at Redis.
 """
 
+from decimal import Decimal
 from pathlib import Path
 
 import environ
@@ -281,6 +282,23 @@ CELERY_TIMEZONE = TIME_ZONE
 # the beat sweeper (the broker was down, or a worker died).
 EVENT_SWEEP_AFTER_SECONDS = env.int("EVENT_SWEEP_AFTER_SECONDS", default=60)
 EVENT_MAX_ATTEMPTS = env.int("EVENT_MAX_ATTEMPTS", default=8)
+
+# --- Orders ---------------------------------------------------------------------------
+DEFAULT_CURRENCY = env.str("DEFAULT_CURRENCY", default="EUR")
+# Cart lines hold stock this long after the last change.
+CART_RESERVATION_MINUTES = env.int("CART_RESERVATION_MINUTES", default=30)
+CART_MAX_LINE_QUANTITY = 100000
+CART_REMINDER_FIRST_HOURS = env.int("CART_REMINDER_FIRST_HOURS", default=4)
+CART_REMINDER_SECOND_HOURS = env.int("CART_REMINDER_SECOND_HOURS", default=24)
+# Bank-transfer orders not paid within this many hours are cancelled (stock released).
+UNPAID_ORDER_CANCEL_HOURS = env.int("UNPAID_ORDER_CANCEL_HOURS", default=72)
+APPROVAL_REMINDER_HOURS = env.int("APPROVAL_REMINDER_HOURS", default=24)
+# Delivered orders become `completed` when their return window is over.
+ORDER_COMPLETE_AFTER_DAYS = env.int("ORDER_COMPLETE_AFTER_DAYS", default=30)
+ORDER_ALERT_THRESHOLD = Decimal(env.str("ORDER_ALERT_THRESHOLD", default="10000"))
+# Shared secrets of the signed inbound webhooks (carrier tracking, bank/payment).
+CARRIER_WEBHOOK_SECRET = env.str("CARRIER_WEBHOOK_SECRET", default="")
+PAYMENT_WEBHOOK_SECRET = env.str("PAYMENT_WEBHOOK_SECRET", default="")
 
 LOGGING = {
     "version": 1,

@@ -11,6 +11,8 @@ os.environ.setdefault("SESSION_COOKIE_SECURE", "false")
 os.environ.setdefault("CSRF_COOKIE_SECURE", "false")
 os.environ.setdefault("ALLOWED_HOSTS", "localhost,127.0.0.1,testserver")
 os.environ.setdefault("ANYMAIL_WEBHOOK_SECRET", "tracking:webhook-secret")
+os.environ.setdefault("CARRIER_WEBHOOK_SECRET", "carrier-test-secret")
+os.environ.setdefault("PAYMENT_WEBHOOK_SECRET", "payment-test-secret")
 
 from .settings import *  # noqa: E402,F403
 

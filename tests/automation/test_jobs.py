@@ -45,3 +45,24 @@ def test_failed_job_leaves_its_slot_free_for_a_retry():
         flaky(now=now)
     assert flaky(now=now) == "ok"
     assert JobRun.objects.filter(job="test.flaky").count() == 1
+
+
+@pytest.mark.django_db
+def test_batch_job_claims_its_slot_first_and_withdraws_the_claim_when_it_fails():
+    calls = []
+
+    @once_per_slot(60, job="test.batch", atomic=False)
+    def batch(*, now):
+        calls.append(now)
+        assert JobRun.objects.filter(job="test.batch").exists()  # claim visible while the batch runs
+        if len(calls) == 1:
+            raise RuntimeError("worker lost its database")
+        return {"done": len(calls)}
+
+    now = datetime(2026, 11, 23, 10, 0, 30, tzinfo=UTC)
+    with pytest.raises(RuntimeError):
+        batch(now=now)
+    assert not JobRun.objects.filter(job="test.batch").exists()
+    assert batch(now=now) == {"done": 2}
+    assert batch(now=now) is None
+    assert JobRun.objects.get(job="test.batch").finished_at is not None

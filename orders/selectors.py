@@ -1,0 +1,113 @@
+from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
+from django.db.models import Q, QuerySet
+from django.urls import reverse
+from django_fsm_log.models import StateLog
+
+from customers.models import CustomerProfile
+
+from .models import Cart, Order
+
+
+def orders_visible_to(*, customer: CustomerProfile) -> QuerySet[Order]:
+    """A customer's own orders; approvers and company admins see their company's."""
+    if customer.can_approve:
+        return Order.objects.filter(Q(customer=customer) | Q(company_id=customer.company_id))
+    return Order.objects.filter(customer=customer)
+
+
+def order_list_for_customer(*, customer: CustomerProfile) -> QuerySet[Order]:
+    return orders_visible_to(customer=customer).select_related("customer__user").order_by("-placed_at", "-pk")
+
+
+def order_get_for_customer(*, customer: CustomerProfile, number: str) -> Order:
+    """404 (not 403) for anyone else's order, so existence does not leak."""
+    from .exceptions import OrderNotFound
+
+    order = (orders_visible_to(customer=customer).filter(number=number)
+             .select_related("shipping_method", "customer__user", "company").first())
+    if order is None:
+        raise OrderNotFound()
+    return order
+
+
+def orders_awaiting_approval(*, customer: CustomerProfile) -> QuerySet[Order]:
+    if not customer.can_approve:
+        return Order.objects.none()
+    return Order.objects.filter(company_id=customer.company_id, status=Order.Status.AWAITING_APPROVAL)
+
+
+def order_timeline(*, order: Order, customer_view: bool = False) -> list[dict]:
+    """Every transition (who, when, from, to, why); customers see no staff names."""
+    logs = StateLog.objects.filter(
+        content_type=ContentType.objects.get_for_model(Order), object_id=order.pk
+    ).select_related("by").order_by("timestamp", "pk")
+    entries = [{
+        "at": order.placed_at, "status": "placed", "status_display": Order.Status.PLACED.label,
+        "from": None, "by": None, "note": "",
+    }]
+    labels = dict(Order.Status.choices)
+    for log in logs:
+        by = None
+        if log.by_id and not customer_view:
+            by = log.by.get_username()
+        elif log.by_id and customer_view and not log.by.is_staff:
+            by = log.by.get_full_name() or log.by.get_username()
+        entries.append({
+            "at": log.timestamp, "status": log.state, "status_display": labels.get(log.state, log.state),
+            "from": log.source_state, "by": by, "note": log.description or "",
+        })
+    return entries
+
+
+def order_url(order: Order) -> str:
+    return settings.SITE_URL + reverse("orders:detail", args=[order.number])
+
+
+def order_payload(order: Order) -> dict:
+    """The JSON every order.* event carries (see the payload docs)."""
+    lines = [{"sku": line.sku, "name": line.name, "quantity": line.quantity, "unit_price": str(line.unit_price),
+              "line_total": str(line.line_total)} for line in order.lines.all()]
+    shipments = list(order.shipments.all()) if order.pk else []
+    tracking = next((s.tracking_url for s in reversed(shipments) if s.tracking_url), None)
+    return {
+        "number": order.number,
+        "customer_id": order.customer_id,
+        "email": order.email,
+        "company": order.company.code if order.company_id else None,
+        "status": order.status,
+        "payment_method": order.payment_method,
+        "payment_status": order.payment_status,
+        "currency": order.currency,
+        "subtotal": str(order.subtotal),
+        "shipping": str(order.shipping_total),
+        "total": str(order.total),
+        "po_number": order.po_number,
+        "lines": lines,
+        "shipping_address": order.shipping_address,
+        "estimated_delivery": order.estimated_delivery.isoformat() if order.estimated_delivery else None,
+        "tracking_url": tracking,
+        "tracking_numbers": [s.tracking_number for s in shipments if s.tracking_number],
+        "url": order_url(order),
+    }
+
+
+def cart_payload(cart: Cart) -> dict:
+    lines = [{"sku": line.variant.sku, "name": line.variant.display_name, "quantity": line.quantity,
+              "unit_price": str(line.unit_price)} for line in cart.lines.select_related("variant__product")]
+    return {
+        "cart_id": cart.pk,
+        "customer_id": cart.customer_id,
+        "email": cart.customer.user.email,
+        "currency": cart.currency,
+        "lines": lines,
+        "total": str(sum((line.unit_price * line.quantity for line in cart.lines.all()), 0)),
+        "restore_url": settings.SITE_URL + reverse("orders:cart_restore", args=[cart.token]),
+    }
+
+
+def open_invoices_total(*, company_id: int):
+    from django.db.models import Sum
+
+    return (Order.objects.filter(company_id=company_id, payment_status=Order.PaymentStatus.INVOICED)
+            .exclude(status=Order.Status.CANCELLED).aggregate(total=Sum("total"))["total"])
