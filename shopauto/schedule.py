@@ -29,6 +29,7 @@ BEAT_SCHEDULE = {
     "inventory.sweep_back_in_stock": {
         "task": "inventory.tasks.sweep_back_in_stock",
         "schedule": 600.0,
+    },
     "notifications.sweep_messages": {
         "task": "notifications.tasks.sweep_messages",
         "schedule": 60.0,
