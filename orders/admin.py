@@ -2,7 +2,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from django_fsm_log.admin import StateLogInline
@@ -133,7 +133,7 @@ class OrderAdmin(admin.ModelAdmin):
             return _("No action available in this state.")
         note = format_html('<input type="text" name="reason" placeholder="{}" style="width:20rem"><br>',
                            _("Reason / tracking number / payment reference (optional)"))
-        return format_html("{}{}", note, format_html("".join(str(b) for b in buttons)))
+        return format_html("{}{}", note, format_html_join("", "{}", ((button,) for button in buttons)))
 
     def get_form(self, request, obj=None, **kwargs):
         self._request = request

@@ -83,6 +83,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_ratelimit.middleware.RatelimitMiddleware",
+    "shopauto.middleware.DomainNotFoundMiddleware",
 ]
 
 ROOT_URLCONF = "shopauto.urls"
