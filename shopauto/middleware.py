@@ -16,12 +16,7 @@ class DomainNotFoundMiddleware:
 
     def process_exception(self, request, exception):
         if isinstance(exception, NotFound):
-            from django.views.defaults import page_not_found
+            from .views import page_not_found
 
-            from .views import page_not_found as shop_not_found
-
-            try:
-                return shop_not_found(request, Http404(str(exception.message)))
-            except Exception:  # pragma: no cover - template trouble: Django's plain 404
-                return page_not_found(request, Http404())
+            return page_not_found(request, Http404(str(exception.message)))
         return None
