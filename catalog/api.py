@@ -8,7 +8,7 @@ from rest_framework import mixins, permissions, serializers, viewsets
 from customers.selectors import customer_for_user
 
 from .models import Category, PriceList, PriceListEntry, Product, Variant
-from .pricing import prices_for, tiers_for
+from .pricing import price_tables_for
 from .selectors import category_descendants, product_list_for_customer
 
 
@@ -95,11 +95,8 @@ class ProductViewSet(viewsets.ReadOnlyModelViewSet):
             products = list(instance) if kwargs.get("many") else [instance]
             variant_ids = [variant.pk for product in products for variant in product.variants.all()]
             customer = customer_for_user(self.request.user)
-            kwargs["context"] = {
-                **self.get_serializer_context(),
-                "quotes": prices_for(customer=customer, items=[(variant_id, 1) for variant_id in variant_ids]),
-                "tiers": tiers_for(customer=customer, variant_ids=variant_ids),
-            }
+            quotes, tiers = price_tables_for(customer=customer, variant_ids=variant_ids)
+            kwargs["context"] = {**self.get_serializer_context(), "quotes": quotes, "tiers": tiers}
         return super().get_serializer(*args, **kwargs)
 
 

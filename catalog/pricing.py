@@ -175,16 +175,23 @@ def tiers_for(*, customer, variant_ids: list[int], at: datetime | None = None) -
     """The tier table each variant has for this customer: at every quantity where any
     usable list changes price, what the customer actually pays (fallback applied).
     Constant number of queries; hidden or unpriced variants are absent."""
+    return price_tables_for(customer=customer, variant_ids=variant_ids, at=at)[1]
+
+
+def price_tables_for(*, customer, variant_ids: list[int], at: datetime | None = None
+                     ) -> tuple[dict[int, PriceQuote], dict[int, list[Tier]]]:
+    """For a catalog page: each variant's quote for one unit and its tier table, from one
+    read of the tiers (constant queries)."""
     if not variant_ids:
-        return {}
+        return {}, {}
     at = at or timezone.now()
     visible = _visible_ids(customer, variant_ids)
     if not visible:
-        return {}
+        return {}, {}
     by_variant: dict[int, list] = {}
     for row in _entry_rows(pricing_context(customer), list(visible), at):
         by_variant.setdefault(row[0], []).append(row)
-    tables = {}
+    quotes, tables = {}, {}
     for variant_id, rows in by_variant.items():
         table: list[Tier] = []
         for quantity in sorted({row[1] for row in rows}):
@@ -197,7 +204,10 @@ def tiers_for(*, customer, variant_ids: list[int], at: datetime | None = None) -
                               price_list_name=row[4]))
         if table:
             tables[variant_id] = table
-    return tables
+        first = _best(rows, 1)
+        if first is not None:
+            quotes[variant_id] = _quote(first)
+    return quotes, tables
 
 
 @dataclass

@@ -3,10 +3,22 @@
 Every row is validated (model full_clean included); one bad row means nothing is
 written, and each bad row is reported with its line number."""
 
+from django.utils.translation import gettext as _
 from import_export import fields, resources
 from import_export.widgets import ForeignKeyWidget
 
 from .models import Category, PriceList, PriceListEntry, Product, Variant
+
+
+class LookupWidget(ForeignKeyWidget):
+    """A foreign key by a natural key, with a message naming the value when it is unknown."""
+
+    def clean(self, value, row=None, **kwargs):
+        try:
+            return super().clean(value, row=row, **kwargs)
+        except self.model.DoesNotExist:
+            raise ValueError(_("No %(model)s with %(field)s “%(value)s”.") % {
+                "model": self.model._meta.verbose_name, "field": self.field, "value": value})
 
 
 class _AllOrNothing:
@@ -18,7 +30,7 @@ class _AllOrNothing:
 
 class ProductResource(resources.ModelResource):
     category = fields.Field(attribute="category", column_name="category",
-                            widget=ForeignKeyWidget(Category, field="slug"))
+                            widget=LookupWidget(Category, field="slug"))
 
     class Meta(_AllOrNothing):
         model = Product
@@ -28,7 +40,7 @@ class ProductResource(resources.ModelResource):
 
 
 class VariantResource(resources.ModelResource):
-    product = fields.Field(attribute="product", column_name="product", widget=ForeignKeyWidget(Product, field="slug"))
+    product = fields.Field(attribute="product", column_name="product", widget=LookupWidget(Product, field="slug"))
 
     class Meta(_AllOrNothing):
         model = Variant
@@ -40,8 +52,8 @@ class VariantResource(resources.ModelResource):
 
 class PriceListEntryResource(resources.ModelResource):
     price_list = fields.Field(attribute="price_list", column_name="price_list",
-                              widget=ForeignKeyWidget(PriceList, field="pk"))
-    sku = fields.Field(attribute="variant", column_name="sku", widget=ForeignKeyWidget(Variant, field="sku"))
+                              widget=LookupWidget(PriceList, field="pk"))
+    sku = fields.Field(attribute="variant", column_name="sku", widget=LookupWidget(Variant, field="sku"))
 
     class Meta(_AllOrNothing):
         model = PriceListEntry

@@ -5,7 +5,7 @@ from customers.decorators import customer_required
 
 from .exceptions import NotInCatalog
 from .forms import CatalogSearchForm
-from .pricing import prices_for, tiers_for
+from .pricing import price_tables_for
 from .selectors import categories_visible_to, product_get_for_customer, product_list_for_customer
 
 PAGE_SIZE = 24
@@ -24,8 +24,7 @@ def _priced_rows(customer, products) -> list[dict]:
     """One row per product with its variants, each with the customer's price (1 unit),
     tier table and availability: a constant number of queries for the whole page."""
     variant_ids = [variant.pk for product in products for variant in product.variants.all()]
-    quotes = prices_for(customer=customer, items=[(variant_id, 1) for variant_id in variant_ids])
-    tiers = tiers_for(customer=customer, variant_ids=variant_ids)
+    quotes, tiers = price_tables_for(customer=customer, variant_ids=variant_ids)
     stock = _availability(variant_ids) if variant_ids else {}
     return [
         {"product": product, "variants": [
