@@ -38,7 +38,6 @@ def load(out) -> str:
 
 def _demo_orders(out) -> int:
     from catalog.selectors import variants_visible_to
-
     from customers.models import CustomerProfile
     from customers.selectors import address_list_for_customer
     from shopauto.exceptions import DomainError

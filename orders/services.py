@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 
-from catalog.selectors import variant_get_for_customer
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Sum
@@ -20,6 +19,7 @@ from django_fsm import can_proceed
 
 from automation.services import emit
 from catalog import pricing
+from catalog.selectors import variant_get_for_customer
 from customers.models import Address, Company, CustomerProfile
 from customers.selectors import address_list_for_customer
 from inventory import services as stock

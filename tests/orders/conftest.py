@@ -6,12 +6,12 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.auth.models import Permission
-from inventory.models import Warehouse
 
 from automation.models import Event
 from catalog.models import Category, PriceList, PriceListEntry, Product, Variant
 from customers.models import CustomerProfile
 from inventory import services as stock
+from inventory.models import Warehouse
 from orders.models import ShippingMethod, ShippingRate
 from orders.services import CheckoutDetails
 from tests.factories import AddressFactory, CompanyFactory, CustomerFactory, StaffFactory

@@ -4,9 +4,9 @@ import threading
 
 import pytest
 from django.db import connection
-from inventory.models import StockLevel
 from rest_framework.test import APIClient
 
+from inventory.models import StockLevel
 from orders import services
 from orders.models import Order
 from tests.conftest import requires_postgres

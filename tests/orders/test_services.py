@@ -2,14 +2,14 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from catalog.exceptions import NotInCatalog
 from django.utils import timezone
 from django_fsm_log.models import StateLog
-from inventory.exceptions import InsufficientStock
-from inventory.models import Reservation, StockLevel
 
 from automation.models import Event
+from catalog.exceptions import NotInCatalog
 from catalog.models import CatalogRule
+from inventory.exceptions import InsufficientStock
+from inventory.models import Reservation, StockLevel
 from orders import services
 from orders.exceptions import CreditLimitExceeded, NotAllowed
 from orders.models import Cart, Order, Payment
