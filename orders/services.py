@@ -203,10 +203,24 @@ def order_place_from_cart(*, customer: CustomerProfile, cart_id: int, details: C
     return order
 
 
+@dataclass(frozen=True)
+class AgreedPrices:
+    """Prices agreed elsewhere instead of today's price lists: a quote's prices (quotes
+    app) or an exchange's replacement at no charge (returns app). `settled` means nothing
+    is left to pay (an exchange): the order is paid and needs no approval."""
+
+    unit_prices: dict[int, Decimal]
+    currency: str
+    source: str
+    shipping: Decimal | None = None
+    settled: bool = False
+
+
 def order_place(*, customer: CustomerProfile, lines: list[tuple[int, int]], details: CheckoutDetails,
-                actor=None) -> Order:
+                actor=None, agreed: AgreedPrices | None = None) -> Order:
     """Place an order directly from (variant id, quantity) lines (API clients, reorder,
-    quotes and exchanges), reserving and allocating stock in the same transaction."""
+    quotes and exchanges), reserving and allocating stock in the same transaction.
+    With `agreed`, every line must have an agreed price and those are used."""
     if not lines:
         raise CartEmpty(_("An order needs at least one line."))
     merged: dict[int, int] = {}
@@ -220,7 +234,8 @@ def order_place(*, customer: CustomerProfile, lines: list[tuple[int, int]], deta
         reference = f"direct:{customer.pk}:{timezone.now().timestamp()}"
         stock.stock_reserve(lines=list(merged.items()), reference=reference, expires_at=None, region=address.region)
         return _order_create(customer=customer, items=[(variants[vid], qty) for vid, qty in merged.items()],
-                             address=address, method=method, details=details, stock_reference=reference, actor=actor)
+                             address=address, method=method, details=details, stock_reference=reference, actor=actor,
+                             agreed=agreed)
 
 
 def _visible_variants(*, customer, variant_ids):
@@ -234,10 +249,20 @@ def _visible_variants(*, customer, variant_ids):
     return found
 
 
-def _order_create(*, customer, items, address, method, details, stock_reference, actor) -> Order:
+def _agreed_quotes(agreed: AgreedPrices, items) -> dict:
+    return {
+        variant.pk: pricing.PriceQuote(unit_price=agreed.unit_prices[variant.pk], currency=agreed.currency,
+                                       price_list_id=0, price_list_name=agreed.source, source="agreed",
+                                       tier_min_quantity=1)
+        for variant, _quantity in items if variant.pk in agreed.unit_prices
+    }
+
+
+def _order_create(*, customer, items, address, method, details, stock_reference, actor,
+                  agreed: AgreedPrices | None = None) -> Order:
     """Inside the caller's transaction: price, check credit, write the order and its lines,
     allocate the reserved stock, estimate delivery, then approval or auto-confirmation."""
-    quotes = pricing.prices_for(customer=customer, items=items)
+    quotes = _agreed_quotes(agreed, items) if agreed else pricing.prices_for(customer=customer, items=items)
     missing = [variant.sku for variant, _ in items if variant.pk not in quotes]
     if missing:
         from catalog.exceptions import PriceNotFound
@@ -260,19 +285,21 @@ def _order_create(*, customer, items, address, method, details, stock_reference,
             price_source=_price_source(quote),
         ))
     subtotal = sum((line.line_total for line in order_lines), Decimal("0.00"))
-    total = subtotal + rate.price
+    shipping = agreed.shipping if agreed and agreed.shipping is not None else rate.price
+    total = subtotal + shipping
     company = customer.company
-    if details.payment_method == Order.PaymentMethod.INVOICE:
+    settled = bool(agreed and agreed.settled)
+    if details.payment_method == Order.PaymentMethod.INVOICE and not settled:
         _check_credit(company=company, amount=total)
 
     now = timezone.now()
     order = Order.objects.create(
         customer=customer, company=company, payment_method=details.payment_method,
         payment_status=Order.PaymentStatus.PENDING, currency=currency, subtotal=subtotal,
-        shipping_total=rate.price, total=total, po_number=details.po_number.strip(), email=customer.user.email,
+        shipping_total=shipping, total=total, po_number=details.po_number.strip(), email=customer.user.email,
         shipping_address=_address_snapshot(address), region=address.region, shipping_method=method, placed_at=now,
         payment_due_at=(now + timedelta(hours=settings.UNPAID_ORDER_CANCEL_HOURS)
-                        if details.payment_method == Order.PaymentMethod.BANK_TRANSFER else None),
+                        if details.payment_method == Order.PaymentMethod.BANK_TRANSFER and not settled else None),
     )
     for line in order_lines:
         line.order = order
@@ -281,12 +308,15 @@ def _order_create(*, customer, items, address, method, details, stock_reference,
     plan = stock.stock_allocate(reference=stock_reference, new_reference=order.stock_reference, actor=actor)
     order.allocation_plan = _plan_as_json(plan)
     order.estimated_delivery = _estimate(order=order, plan=plan, transit_days=rate.transit_days, now=now)
-    if details.payment_method == Order.PaymentMethod.INVOICE:
+    if settled:
+        order.payment_status = Order.PaymentStatus.PAID
+    elif details.payment_method == Order.PaymentMethod.INVOICE:
         order.payment_status = Order.PaymentStatus.INVOICED
     order.save(update_fields=["allocation_plan", "estimated_delivery", "payment_status"])
 
     emit("order.placed", subject=order, payload=order_payload(order), actor=actor)
-    if company is not None and company.approval_threshold is not None and total > company.approval_threshold:
+    needs_approval = company is not None and company.approval_threshold is not None and total > company.approval_threshold
+    if needs_approval and not settled:
         order.request_approval(by=actor, description=_("Total above the company's approval threshold"))
         order.save()
     else:

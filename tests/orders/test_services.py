@@ -355,3 +355,37 @@ def test_approvers_are_reminded_once_a_day(shop, buyer, approver, settings):
     assert services.orders_remind_approvers(now=now + timedelta(hours=25)) == 1
     assert services.orders_remind_approvers(now=now + timedelta(hours=30)) == 0
     assert services.orders_remind_approvers(now=now + timedelta(hours=50)) == 1
+
+
+def test_agreed_prices_from_a_quote_replace_the_price_lists(shop, buyer):
+    variant = shop.variant("Q", price="100.00")
+    agreed = services.AgreedPrices(unit_prices={variant.pk: Decimal("80.50")}, currency="EUR", source="Quote Q-7 v2",
+                                   shipping=Decimal("0.00"))
+    order = services.order_place(customer=buyer, lines=[(variant.pk, 10)], details=details_for(buyer),
+                                 agreed=agreed)
+    line = order.lines.get()
+    assert (line.unit_price, line.line_total, order.total) == (Decimal("80.50"), Decimal("805.00"), Decimal("805.00"))
+    assert "Quote Q-7 v2" in line.price_source
+
+
+def test_agreed_prices_must_cover_every_line(shop, buyer):
+    from catalog.exceptions import PriceNotFound
+
+    a, b = shop.variant("A"), shop.variant("B")
+    agreed = services.AgreedPrices(unit_prices={a.pk: Decimal("1.00")}, currency="EUR", source="Quote Q-8")
+    with pytest.raises(PriceNotFound):
+        services.order_place(customer=buyer, lines=[(a.pk, 1), (b.pk, 1)], details=details_for(buyer), agreed=agreed)
+    assert not Order.objects.exists()
+    assert not Reservation.objects.exists()
+
+
+def test_a_settled_exchange_order_is_paid_and_confirmed_without_approval(shop, buyer):
+    variant = shop.variant("SWAP", price="5000.00")  # far above Acme's approval threshold
+    agreed = services.AgreedPrices(unit_prices={variant.pk: Decimal("0.00")}, currency="EUR",
+                                   source="Exchange for RMA-1", shipping=Decimal("0.00"), settled=True)
+    order = services.order_place(customer=buyer, lines=[(variant.pk, 1)],
+                                 details=details_for(buyer, payment="bank_transfer"), agreed=agreed)
+    assert order.status == Order.Status.CONFIRMED
+    assert order.payment_status == Order.PaymentStatus.PAID
+    assert order.total == Decimal("0.00")
+    assert order.payment_due_at is None
