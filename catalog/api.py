@@ -2,11 +2,13 @@
 
 import django_filters
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import mixins, permissions, serializers, viewsets
 
 from customers.selectors import customer_for_user
 
+from . import services
 from .models import Category, PriceList, PriceListEntry, Product, Variant
 from .pricing import price_tables_for
 from .selectors import category_descendants, product_list_for_customer
@@ -135,22 +137,22 @@ class PriceListSerializer(serializers.ModelSerializer):
         scope = merged.get("scope") or PriceList.Scope.DEFAULT
         errors = {}
         if scope == PriceList.Scope.COMPANY and not merged.get("company"):
-            errors["company"] = ["A company list needs a company."]
+            errors["company"] = [_("A company list needs a company.")]
         if scope == PriceList.Scope.GROUP and not merged.get("group"):
-            errors["group"] = ["A group list needs a customer group."]
+            errors["group"] = [_("A group list needs a customer group.")]
         if scope != PriceList.Scope.COMPANY and merged.get("company"):
-            errors["company"] = ["Only company lists have a company."]
+            errors["company"] = [_("Only company lists have a company.")]
         if scope != PriceList.Scope.GROUP and merged.get("group"):
-            errors["group"] = ["Only group lists have a group."]
+            errors["group"] = [_("Only group lists have a group.")]
         valid_from, valid_until = merged.get("valid_from"), merged.get("valid_until")
         if "valid_from" in attrs or "valid_until" in attrs:
             valid_from = attrs.get("valid_from", getattr(self.instance, "valid_from", None))
             valid_until = attrs.get("valid_until", getattr(self.instance, "valid_until", None))
         if valid_from and valid_until and valid_until <= valid_from:
-            errors["valid_until"] = ["Must be after valid from."]
+            errors["valid_until"] = [_("Must be after valid from.")]
         currency = attrs.get("currency")
         if currency is not None and (len(currency) != 3 or not currency.isalpha()):
-            errors["currency"] = ["An ISO 4217 code, e.g. EUR."]
+            errors["currency"] = [_("An ISO 4217 code, e.g. EUR.")]
         if errors:
             raise serializers.ValidationError(errors)
         if currency:
@@ -174,6 +176,15 @@ class PriceListEntryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mi
     serializer_class = PriceListEntrySerializer
     permission_classes = [StaffModelPermissions]
     filterset_fields = ["price_list", "variant__sku", "min_quantity"]
+
+    def perform_create(self, serializer):
+        data = serializer.validated_data
+        serializer.instance = services.price_entry_add(
+            price_list=data["price_list"], variant=data["variant"], min_quantity=data.get("min_quantity", 1),
+            unit_price=data["unit_price"], actor=self.request.user)
+
+    def perform_destroy(self, instance):
+        services.price_entry_remove(entry_id=instance.pk, actor=self.request.user)
 
 
 def register(router):
