@@ -4,12 +4,14 @@ import django_filters
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema, extend_schema_field
-from rest_framework import mixins, permissions, serializers, viewsets
+from rest_framework import mixins, permissions, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
 
 from customers.selectors import customer_for_user
 
 from . import services
-from .models import Category, PriceList, PriceListEntry, Product, Variant
+from .models import Category, PriceList, PriceListEntry, PriceRule, Product, Variant
 from .pricing import price_tables_for
 from .selectors import category_descendants, product_list_for_customer
 
@@ -187,7 +189,36 @@ class PriceListEntryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mi
         services.price_entry_remove(entry_id=instance.pk, actor=self.request.user)
 
 
+class PriceRuleSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = PriceRule
+        fields = ["id", "name", "source", "category", "percent", "valid_from", "applied_at", "applied_by", "result",
+                  "entries_changed", "created_at"]
+        read_only_fields = ["applied_at", "applied_by", "result", "entries_changed", "created_at"]
+
+
+class PriceRuleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
+                       viewsets.GenericViewSet):
+    """Bulk price rules ("+5% on a category from a date"). `apply/` creates the new,
+    scheduled version of the source list; a rule applies once."""
+
+    queryset = PriceRule.objects.order_by("-pk")
+    serializer_class = PriceRuleSerializer
+    permission_classes = [StaffModelPermissions]
+    filterset_fields = ["source", "category"]
+
+    @extend_schema(request=None, responses={201: PriceListSerializer})
+    @action(detail=True, methods=["post"])
+    def apply(self, request, pk=None):
+        rule = self.get_object()
+        if not request.user.has_perm("catalog.add_pricelist"):
+            self.permission_denied(request)
+        version = services.price_rule_apply(rule_id=rule.pk, actor=request.user)
+        return Response(PriceListSerializer(version).data, status=status.HTTP_201_CREATED)
+
+
 def register(router):
     router.register("products", ProductViewSet, basename="product")
     router.register("price-lists", PriceListViewSet, basename="price-list")
     router.register("price-list-entries", PriceListEntryViewSet, basename="price-list-entry")
+    router.register("price-rules", PriceRuleViewSet, basename="price-rule")

@@ -108,3 +108,23 @@ def test_price_lists_are_for_staff_with_permissions(api, shop):
     assert Event.objects.get(name="price_list.entry_removed").payload["unit_price"] == "77.00"
     assert not PriceListEntry.objects.filter(price_list_id=created.json()["id"]).exists()
     assert api.patch(f"/api/v1/price-lists/{created.json()['id']}/", {"is_active": False}, format="json").status_code == 200
+
+
+def test_staff_apply_a_price_rule_through_the_api_once(api, shop):
+    staff = StaffFactory()
+    staff.user_permissions.add(*Permission.objects.filter(codename__in=[
+        "view_pricerule", "add_pricerule", "change_pricerule", "add_pricelist"]))
+    api.force_authenticate(type(staff).objects.get(pk=staff.pk))
+    rule = api.post("/api/v1/price-rules/", {"name": "+10% tools", "source": shop["default"].pk,
+                                             "category": shop["tools"].pk, "percent": "10",
+                                             "valid_from": "2030-01-01T00:00:00Z"}, format="json")
+    assert rule.status_code == 201, rule.json()
+    applied = api.post(f"/api/v1/price-rules/{rule.json()['id']}/apply/")
+    assert applied.status_code == 201
+    assert applied.json()["valid_from"].startswith("2030-01-01") and applied.json()["derived_from"] == shop["default"].pk
+    assert PriceListEntry.objects.get(price_list_id=applied.json()["id"], variant=shop["drill"]).unit_price == 110
+    again = api.post(f"/api/v1/price-rules/{rule.json()['id']}/apply/")
+    assert again.status_code == 409 and again.json()["error"]["code"] == "price_rule_already_applied"
+
+    api.force_authenticate(shop["member"].user)
+    assert api.get("/api/v1/price-rules/").status_code == 403
