@@ -97,3 +97,34 @@ def test_admin_import_with_a_bad_row_writes_nothing_and_names_the_line(admin_cli
                                                                                   "pricelistentryresource_unit_price": True})
     assert export.status_code == 200
     assert b"DRILL-1" in b"".join(export.streaming_content if export.streaming else [export.content])
+
+
+def test_admin_pages_render_and_a_price_rule_applies_from_the_admin(admin_client, shop):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from catalog.models import PriceList, PriceRule
+
+    rule = PriceRule.objects.create(name="+5% tools", source=shop["default"], category=shop["tools"],
+                                    percent=5, valid_from=timezone.now() + timedelta(days=1))
+    for name in ("category", "product", "variant", "catalogrule", "pricelist", "pricelistentry", "pricerule"):
+        assert admin_client.get(reverse(f"admin:catalog_{name}_changelist")).status_code == 200, name
+        assert admin_client.get(reverse(f"admin:catalog_{name}_add")).status_code == 200, name
+    assert admin_client.get(reverse("admin:catalog_pricelist_change", args=[shop["default"].pk])).status_code == 200
+    response = admin_client.post(reverse("admin:catalog_pricerule_changelist"),
+                                 {"action": "apply_rules", "_selected_action": [rule.pk]}, follow=True)
+    assert "created" in response.content.decode()
+    version = PriceList.objects.get(derived_from=shop["default"])
+    assert version.entries.get(variant=shop["drill"]).unit_price == 105
+    again = admin_client.post(reverse("admin:catalog_pricerule_changelist"),
+                              {"action": "apply_rules", "_selected_action": [rule.pk]}, follow=True)
+    assert "already been applied" in again.content.decode()
+    assert PriceList.objects.filter(derived_from=shop["default"]).count() == 1
+
+
+def test_api_schema_documents_the_catalog(admin_client, db):
+    schema = admin_client.get("/api/schema/", {"format": "json"})
+    assert schema.status_code == 200
+    assert "/api/v1/products/" in schema.json()["paths"]
+    assert "/api/v1/price-lists/" in schema.json()["paths"]
