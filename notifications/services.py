@@ -264,11 +264,11 @@ def message_send(*, message_id: int) -> SendOutcome:
     status = getattr(email, "anymail_status", None)
     esp_id = str(status.message_id) if status is not None and status.message_id is not None else ""
     done = timezone.now()
-    OutgoingMessage.objects.filter(pk=message.pk, status=Status.SENDING).update(
+    updated = OutgoingMessage.objects.filter(pk=message.pk, status=Status.SENDING).update(
         status=Status.SENT, sent_at=done, status_changed_at=done, esp_message_id=esp_id, last_error="",
         next_attempt_at=None,
     )
-    if esp_id:  # a webhook may already have moved it on (delivered): keep that, add the id
+    if not updated and esp_id:  # a webhook already moved it on (delivered): keep that, add the id
         OutgoingMessage.objects.filter(pk=message.pk, esp_message_id="").update(esp_message_id=esp_id)
     return SendOutcome("sent")
 

@@ -386,3 +386,14 @@ def test_template_syntax_error_fails_the_message_visibly(esp):
     message = OutgoingMessage.objects.get(template_key="order.confirmed")
     assert message.status == Status.FAILED and "template_invalid" in message.last_error
     assert OutgoingMessage.objects.filter(template_key="staff.message_failed").exists()
+
+
+@pytest.mark.django_db
+def test_promotion_events_are_marketing_mail(esp):
+    ana = customer(email="ana@example.com", consent=True)
+    bob = customer(email="bob@example.com", consent=False)
+    for profile in (ana, bob):
+        deliver("promotion.weekend", {"customer_id": profile.pk, "title": "20% off", "body": "Code WARM20", "url": "/"})
+    send_all_queued()
+    assert [(m.to, m.subject) for m in mail.outbox] == [(["ana@example.com"], "20% off")]
+    assert "List-Unsubscribe" in mail.outbox[0].anymail_test_params["extra_headers"]
