@@ -17,6 +17,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from customers.models import CustomerProfile
 
@@ -344,8 +345,10 @@ def message_resend(*, message: OutgoingMessage, actor=None) -> OutgoingMessage:
         context=context, idempotency_key=f"{message.idempotency_key}:resend:{number}",
         marketing=message.marketing, customer=message.customer, event=message.event, resend_of=message,
     )
+    if new is None:  # skipped again (no consent, cap, suppressed): the row says why
+        new = OutgoingMessage.objects.filter(idempotency_key=f"{message.idempotency_key}:resend:{number}").first()
     if new is None:
-        new = OutgoingMessage.objects.get(idempotency_key=f"{message.idempotency_key}:resend:{number}")
+        raise MessageNotResendable(_("This notification is switched off; switch it on to resend."))
     logger.info("message %s resent as %s by %s", message.pk, new.pk, getattr(actor, "pk", None))
     return new
 
@@ -400,7 +403,7 @@ def tracking_event_record(*, event: AnymailTrackingEvent, esp_name: str = "") ->
     if message is None:
         logger.info("%s tracking event %s for unknown message %s", esp_name, event.event_type, event.message_id)
         return None
-    _, created = DeliveryEvent.objects.get_or_create(
+    DeliveryEvent.objects.get_or_create(
         message=message, event_type=event.event_type, occurred_at=event.timestamp,
         esp_event_id=event.event_id or "",
         defaults={"description": (event.description or event.mta_response or "")[:2000]},
