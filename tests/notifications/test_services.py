@@ -15,6 +15,7 @@ from automation.models import Event, HandlerRun
 from notifications import services, templating
 from notifications.exceptions import MessageNotResendable
 from notifications.models import NotificationSwitch, OutgoingMessage, Suppression
+from notifications.routing import template_keys
 from notifications.samples import sample_context
 from notifications.tasks import send_message
 from tests.conftest import requires_postgres
@@ -397,3 +398,11 @@ def test_promotion_events_are_marketing_mail(esp):
     send_all_queued()
     assert [(m.to, m.subject) for m in mail.outbox] == [(["ana@example.com"], "20% off")]
     assert "List-Unsubscribe" in mail.outbox[0].anymail_test_params["extra_headers"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("key", template_keys())
+def test_every_shipped_template_renders_its_sample_payload(key):
+    rendered = templating.render(key=key, language="en", context=sample_context(key))
+    assert rendered.subject and "{" not in rendered.subject
+    assert rendered.body_text.strip() and rendered.body_html.startswith("<!doctype html>")
