@@ -406,3 +406,50 @@ def test_every_shipped_template_renders_its_sample_payload(key):
     rendered = templating.render(key=key, language="en", context=sample_context(key))
     assert rendered.subject and "{" not in rendered.subject
     assert rendered.body_text.strip() and rendered.body_html.startswith("<!doctype html>")
+
+
+def _in_threads(count, target):
+    barrier = threading.Barrier(count)
+    results, errors = [], []
+
+    def run(index):
+        try:
+            barrier.wait()
+            results.append(target(index))
+        except Exception as exc:  # pragma: no cover - reported by the assertion
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(index,)) for index in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    return results
+
+
+@requires_postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_same_key_queued_concurrently_makes_one_message():
+    ana = customer(email="ana@example.com")
+    results = _in_threads(4, lambda index: services.message_queue(
+        template_key="order.placed", recipient_email="ana@example.com", language="en",
+        context=order_payload(ana), idempotency_key="same-key"))
+    assert sum(result is not None for result in results) == 1
+    assert OutgoingMessage.objects.count() == 1
+
+
+@requires_postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_marketing_cap_holds_under_concurrent_queueing(settings):
+    settings.MARKETING_MAX_PER_DAY = 1
+    ana = customer(email="ana@example.com", consent=True)
+    results = _in_threads(4, lambda index: services.message_queue(
+        template_key="customer.back_in_stock", recipient_email="ana@example.com", language="en",
+        context={"product": f"P{index}", "sku": f"S{index}", "url": "/"}, idempotency_key=f"bis:{index}",
+        marketing=True, customer=ana))
+    assert sum(result is not None for result in results) == 1
+    assert OutgoingMessage.objects.filter(status=Status.QUEUED).count() == 1
+    assert OutgoingMessage.objects.filter(status=Status.SKIPPED).count() == 3
