@@ -12,14 +12,13 @@ CUSTOMER_VISIBLE = [OutgoingMessage.Status.QUEUED, OutgoingMessage.Status.SENDIN
 
 def message_list_for_customer(*, customer: CustomerProfile) -> QuerySet[OutgoingMessage]:
     """The emails sent to this customer (their own only), newest first."""
-    return (OutgoingMessage.objects.filter(customer=customer, status__in=CUSTOMER_VISIBLE)
-            .only("pk", "subject", "status", "created_at", "sent_at", "template_key").order_by("-created_at", "-pk"))
+    return OutgoingMessage.objects.filter(customer=customer, status__in=CUSTOMER_VISIBLE).order_by("-created_at", "-pk")
 
 
 def message_get_for_customer(*, customer: CustomerProfile, message_id: int) -> OutgoingMessage:
     from .exceptions import MessageNotFound
 
-    message = message_list_for_customer(customer=customer).defer(None).filter(pk=message_id).first()
+    message = message_list_for_customer(customer=customer).filter(pk=message_id).first()
     if message is None:
         raise MessageNotFound()
     return message
