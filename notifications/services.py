@@ -2,6 +2,7 @@
 
 import logging
 import random
+import smtplib
 import time
 from dataclasses import dataclass
 from datetime import timedelta
@@ -213,6 +214,10 @@ def is_transient(exc: Exception) -> bool:
 
             return isinstance(exc.__cause__, requests.ConnectionError | requests.Timeout | OSError)
         return status >= 500 or status in (408, 429)
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return False
+    if isinstance(exc, smtplib.SMTPResponseException):  # plain SMTP backend: 4xx try again, 5xx refused
+        return exc.smtp_code < 500
     return isinstance(exc, ConnectionError | TimeoutError | OSError)
 
 

@@ -453,3 +453,29 @@ def test_the_marketing_cap_holds_under_concurrent_queueing(settings):
     assert sum(result is not None for result in results) == 1
     assert OutgoingMessage.objects.filter(status=Status.QUEUED).count() == 1
     assert OutgoingMessage.objects.filter(status=Status.SKIPPED).count() == 3
+
+
+def test_error_classification_transient_versus_permanent():
+    import smtplib
+
+    import requests
+    from anymail.exceptions import AnymailAPIError, AnymailRecipientsRefused
+
+    def api_error(status):
+        response = requests.Response()
+        response.status_code, response.reason = status, "x"
+        return AnymailAPIError("no", status_code=status, response=response)
+
+    try:
+        raise AnymailAPIError("connect failed") from requests.ConnectionError("refused")
+    except AnymailAPIError as exc:
+        connection_error = exc
+    assert [services.is_transient(api_error(code)) for code in (500, 503, 429, 408)] == [True] * 4
+    assert [services.is_transient(api_error(code)) for code in (400, 401, 422)] == [False] * 3
+    assert services.is_transient(connection_error)
+    assert not services.is_transient(AnymailRecipientsRefused())
+    assert services.is_transient(TimeoutError())
+    assert services.is_transient(smtplib.SMTPDataError(451, b"try later"))
+    assert not services.is_transient(smtplib.SMTPDataError(550, b"no such user"))
+    assert not services.is_transient(smtplib.SMTPRecipientsRefused({"a@b.c": (550, b"no")}))
+    assert not services.is_transient(ValueError("bug"))
