@@ -38,6 +38,8 @@ ROUTES: tuple[Route, ...] = (
     Route("order.refunded", "order.refunded", CUSTOMER),
     Route("customer.back_in_stock", "customer.back_in_stock", CUSTOMER, marketing=True),
     Route("cart.abandoned", "cart.abandoned", CUSTOMER, marketing=True),
+    # Any promotion.* event with {"customer_id", "title", "body", "url"}.
+    Route("promotion.*", "promotion", CUSTOMER, marketing=True),
     Route("stock.low", "stock.low", STAFF_GROUP, group="Purchasing"),
 )
 
