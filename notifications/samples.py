@@ -24,7 +24,8 @@ _ORDER = {
 SAMPLES = {
     **{key: {**_ORDER, "status": key.split(".")[1]} for key in (
         "order.placed", "order.awaiting_approval", "order.approval_requested", "order.confirmed", "order.shipped",
-        "order.delivered", "order.cancelled", "order.refunded")},
+        "order.delivered", "order.cancelled", "order.refunded", "order.partially_shipped",
+        "order.delivery_exception")},
     "customer.back_in_stock": {"customer_id": None, "email": "ana@example.com", "variant_id": 7,
                                "sku": "HOODIE-L-GREY", "product": "Hoodie", "url": "/catalog/hoodie/",
                                "subscription_id": 1, "unsubscribe_url": "/notifications/unsubscribe/sample/"},

@@ -24,3 +24,19 @@ def alert_sales_on_large_order(event):
         idempotency_key=f"large-order:{payload['number']}",
         context=payload,
     )
+
+
+@on("order.delivery_exception", name="orders.alert_support_on_delivery_exception")
+def alert_support_on_delivery_exception(event):
+    """Support hears about parcels the carrier could not deliver."""
+    from notifications.services import staff_alert
+
+    payload = event.payload
+    staff_alert(
+        group="Support",
+        subject=_("Delivery problem: order %(number)s") % payload,
+        body=_("The carrier reported a problem with order %(number)s (tracking %(tracking)s).\n%(url)s")
+        % {**payload, "tracking": ", ".join(payload.get("tracking_numbers") or []) or "—"},
+        idempotency_key=f"delivery-exception:{event.pk}",
+        context=payload,
+    )

@@ -102,7 +102,7 @@ def cart_payload(cart: Cart) -> dict:
         "currency": cart.currency,
         "lines": lines,
         "total": str(sum((line.unit_price * line.quantity for line in cart.lines.all()), 0)),
-        "restore_url": settings.SITE_URL + reverse("orders:cart_restore", args=[cart.token]),
+        "url": settings.SITE_URL + reverse("orders:cart_restore", args=[cart.token]),
     }
 
 
@@ -146,3 +146,19 @@ def shipping_options(*, region: str, currency: str, now=None) -> list[dict]:
         options.append({"code": method.code, "name": method.name, "carrier": method.carrier, "price": rate.price,
                         "currency": currency, "estimated_delivery": estimate})
     return options
+
+
+def digest_summary(*, start, end) -> dict:
+    """Managers' daily digest: orders and revenue placed in [start, end), and what waits."""
+    from django.db.models import Count, Sum
+    from django.utils.translation import gettext as _
+
+    rows = (Order.objects.filter(placed_at__gte=start, placed_at__lt=end).exclude(status=Order.Status.CANCELLED)
+            .values("currency").annotate(count=Count("pk"), revenue=Sum("total")).order_by("currency"))
+    lines = [_("%(count)s orders, %(revenue)s %(currency)s") % row for row in rows] or [_("No orders.")]
+    waiting = Order.objects.filter(status=Order.Status.AWAITING_APPROVAL).count()
+    on_hold = Order.objects.filter(status=Order.Status.ON_HOLD).count()
+    unpaid = Order.objects.filter(status=Order.Status.PLACED, payment_status=Order.PaymentStatus.PENDING).count()
+    lines.append(_("Waiting: %(approval)s for approval, %(hold)s on hold, %(unpaid)s unpaid")
+                 % {"approval": waiting, "hold": on_hold, "unpaid": unpaid})
+    return {"title": _("Orders and revenue"), "lines": lines}

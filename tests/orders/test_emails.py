@@ -85,3 +85,36 @@ def test_large_orders_alert_sales(shop, buyer, settings, django_user_model):
     services.order_place(customer=buyer, lines=[(variant.pk, 2)], details=details_for(buyer))
     deliver_everything()
     assert any("Large order" in subject for subject, _ in sent_to("sales@shop.example"))
+
+
+def test_delivery_exception_tells_the_customer_and_support(shop, consumer, staff, django_user_model):
+    from django.contrib.auth.models import Group
+
+    helper = django_user_model.objects.create_user("helper", email="support@shop.example", is_staff=True)
+    helper.groups.add(Group.objects.get(name="Support"))
+    variant = shop.variant("A")
+    order = services.order_place(customer=consumer, lines=[(variant.pk, 1)],
+                                 details=details_for(consumer, payment="bank_transfer"))
+    services.order_mark_paid(order_id=order.pk, amount=order.total, actor=staff)
+    services.order_ship(order_id=order.pk, actor=staff, tracking_number="TRK-X")
+    services.shipment_tracking_update(tracking_number="TRK-X", status="exception")
+    deliver_everything()
+    assert OutgoingMessage.objects.filter(template_key="order.delivery_exception",
+                                          recipient_email="ana@example.com").exists()
+    assert any("Delivery problem" in subject for subject, _ in sent_to("support@shop.example"))
+
+
+def test_digest_reports_yesterdays_orders(shop, consumer):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from orders.selectors import digest_summary
+
+    variant = shop.variant("A", price="10.00")
+    services.order_place(customer=consumer, lines=[(variant.pk, 2)],
+                         details=details_for(consumer, payment="bank_transfer"))
+    now = timezone.now()
+    summary = digest_summary(start=now - timedelta(hours=1), end=now + timedelta(hours=1))
+    assert summary["lines"][0] == "1 orders, 25.00 EUR"
+    assert "1 unpaid" in summary["lines"][1]
