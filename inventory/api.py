@@ -53,7 +53,7 @@ class IsCustomer(permissions.BasePermission):
 
 class StockFilter(django_filters.FilterSet):
     sku = django_filters.CharFilter(field_name="sku", lookup_expr="iexact")
-    variant = django_filters.BaseInFilter(field_name="pk")
+    variant = django_filters.BaseInFilter(field_name="id")
 
     class Meta:
         model = Variant

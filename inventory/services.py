@@ -463,10 +463,6 @@ def stock_quarantine_resolve(*, variant_id: int, warehouse_id: int, quantity: in
 # --- purchase orders --------------------------------------------------------------------------
 
 
-def _po_number(po: PurchaseOrder) -> str:
-    return f"PO-{po.pk:05d}"
-
-
 def _purchase_order_draft_for_rule(*, rule, level: StockLevel, actor=None) -> PurchaseOrder | None:
     """Called under the stock row lock at a low-stock crossing. Reuses an open PO that
     already orders this item; otherwise adds a line to the supplier's draft for this
@@ -497,8 +493,6 @@ def purchase_order_create(*, supplier_id: int, warehouse_id: int, lines: list[tu
     with transaction.atomic():
         po = PurchaseOrder.objects.create(supplier=supplier, warehouse_id=warehouse_id, notes=notes,
                                           created_by=actor if getattr(actor, "pk", None) else None)
-        po.number = _po_number(po)
-        po.save(update_fields=["number"])
         if lines:
             PurchaseOrderLine.objects.bulk_create([
                 PurchaseOrderLine(purchase_order=po, variant_id=vid, quantity_ordered=qty,
