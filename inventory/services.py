@@ -126,7 +126,11 @@ class _Locked:
         changed = [self.levels[pk] for pk in sorted(self.dirty)]
         for level in changed:
             _check_reorder_point(level, actor=actor)
-        StockLevel.objects.bulk_update(changed, ["on_hand", "reserved", "quarantined", "low_stock_alerted"])
+        now = timezone.now()
+        for level in changed:  # a plain UPDATE per row compiles far cheaper than bulk_update's CASE
+            StockLevel.objects.filter(pk=level.pk).update(
+                on_hand=level.on_hand, reserved=level.reserved, quarantined=level.quarantined,
+                low_stock_alerted=level.low_stock_alerted, updated_at=now)
         _check_back_in_stock(self, changed)
         self.dirty.clear()
 
@@ -141,7 +145,7 @@ def _lock(query: Q, *, now: datetime, keep_reference: str | None = None, stale: 
     levels = list(
         StockLevel.objects.select_for_update(of=("self",))
         .filter(query)
-        .select_related("warehouse", "variant__product", "reorder_rule__supplier")
+        .select_related("warehouse", "reorder_rule")
         .order_by("pk")
     )
     locked = _Locked(levels)
@@ -259,26 +263,91 @@ def stock_reserve(*, lines: list[tuple[int, int]], reference: str, expires_at: d
         raise StockOperationInvalid(_("A reservation needs a reference."))
     wanted = _merge_lines(lines)
     now = timezone.now()
-    with _stock_transaction():
-        # Looked up before locking (one query): our previous reservation, and expired ones
-        # on the requested items; both are dropped under the lock.
-        stale = list(
-            Reservation.objects.filter(Q(reference=reference) | Q(variant_id__in=wanted, expires_at__lte=now))
-            .values(*_RESERVATION_FIELDS)
-        )
-        locked = _lock(Q(variant_id__in=wanted) | Q(pk__in={row["stock_level_id"] for row in stale}),
-                       now=now, stale=stale)
-        plan, shortages = plan_lines(wanted=wanted, levels=locked.levels.values(), region=region, now=now)
-        if shortages:
-            raise InsufficientStock(_with_skus(shortages))
-        reservations = []
+    try:
+        with _stock_transaction():
+            # Looked up before locking (one query): our previous reservation, and expired ones
+            # on the requested items; both must be dropped under the lock (the locking path).
+            stale = list(
+                Reservation.objects.filter(Q(reference=reference) | Q(variant_id__in=wanted, expires_at__lte=now))
+                .values(*_RESERVATION_FIELDS)
+            )
+            if not stale:
+                reservations = _reserve_conditionally(wanted=wanted, reference=reference, expires_at=expires_at,
+                                                      region=region, now=now, actor=actor)
+                if reservations is not None:
+                    return reservations
+            return _reserve_locked(wanted=wanted, reference=reference, expires_at=expires_at, region=region,
+                                   now=now, actor=actor, stale=stale)
+    except _Raced:
+        # Stock moved between our snapshot and the conditional UPDATE: everything above
+        # was rolled back (locks included); decide again, this time under the row locks.
+        with _stock_transaction():
+            stale = list(
+                Reservation.objects.filter(Q(reference=reference) | Q(variant_id__in=wanted, expires_at__lte=now))
+                .values(*_RESERVATION_FIELDS)
+            )
+            return _reserve_locked(wanted=wanted, reference=reference, expires_at=expires_at, region=region,
+                                   now=now, actor=actor, stale=stale)
+
+
+class _Raced(Exception):
+    """A conditional UPDATE found less stock than the snapshot promised."""
+
+
+_CONDITIONAL_RESERVE_SQL = (
+    'UPDATE "inventory_stocklevel" SET "reserved" = "reserved" + %s, "updated_at" = %s '
+    'WHERE "id" = %s AND "on_hand" - "reserved" >= %s RETURNING "on_hand", "reserved", "low_stock_alerted"'
+)
+
+
+def _reserve_conditionally(*, wanted, reference, expires_at, region, now, actor) -> list[Reservation] | None:
+    """The hot path: plan on an unlocked snapshot, insert the reservations, then claim the
+    units with one conditional `UPDATE … WHERE on_hand - reserved >= n` per row, in pk
+    order. The row lock is held only from that UPDATE to COMMIT, which is what keeps one
+    hot SKU nearly as fast as many cold ones. Returns None when the snapshot says
+    "short" (the locking path confirms and names the lines); raises _Raced when an
+    UPDATE matched no row."""
+    snapshot = list(StockLevel.objects.filter(variant_id__in=wanted).select_related("warehouse", "reorder_rule"))
+    plan, shortages = plan_lines(wanted=wanted, levels=snapshot, region=region, now=now)
+    if shortages:
+        return None
+    plan.sort(key=lambda item: item[0].pk)
+    reservations = Reservation.objects.bulk_create([
+        Reservation(reference=reference, stock_level=level, variant_id=level.variant_id, quantity=quantity,
+                    expires_at=expires_at, created_at=now)
+        for level, quantity, _days in plan
+    ])
+    with connection.cursor() as cursor:
         for level, quantity, _days in plan:
-            level.reserved += quantity
-            locked.touch(level)
-            reservations.append(Reservation(reference=reference, stock_level=level, variant_id=level.variant_id,
-                                            quantity=quantity, expires_at=expires_at, created_at=now))
-        Reservation.objects.bulk_create(reservations)
-        locked.save(actor=actor)
+            cursor.execute(_CONDITIONAL_RESERVE_SQL, [quantity, now, level.pk, quantity])
+            row = cursor.fetchone()
+            if row is None:
+                raise _Raced()
+            level.on_hand, level.reserved, level.low_stock_alerted = row
+            alerted = level.low_stock_alerted
+            _check_reorder_point(level, actor=actor)  # rare: the crossing (we hold the row lock now)
+            if level.low_stock_alerted != alerted:
+                StockLevel.objects.filter(pk=level.pk).update(low_stock_alerted=level.low_stock_alerted)
+    return reservations
+
+
+def _reserve_locked(*, wanted, reference, expires_at, region, now, actor, stale) -> list[Reservation]:
+    """The general path: lock every candidate row (pk order), drop stale reservations, plan
+    under the lock. Used when a reference re-reserves, expired holds are in the way, the
+    snapshot looked short, or the conditional path raced."""
+    locked = _lock(Q(variant_id__in=wanted) | Q(pk__in={row["stock_level_id"] for row in stale}),
+                   now=now, stale=stale)
+    plan, shortages = plan_lines(wanted=wanted, levels=locked.levels.values(), region=region, now=now)
+    if shortages:
+        raise InsufficientStock(_with_skus(shortages))
+    reservations = []
+    for level, quantity, _days in plan:
+        level.reserved += quantity
+        locked.touch(level)
+        reservations.append(Reservation(reference=reference, stock_level=level, variant_id=level.variant_id,
+                                        quantity=quantity, expires_at=expires_at, created_at=now))
+    Reservation.objects.bulk_create(reservations)
+    locked.save(actor=actor)
     return reservations
 
 
@@ -335,13 +404,13 @@ def stock_allocate(*, reference: str, new_reference: str | None = None, actor=No
             raise NothingReserved()
         locked = _lock(Q(pk__in=level_ids), now=now, keep_reference=reference)
         reservations = list(Reservation.objects.filter(reference=reference, stock_level_id__in=locked.levels)
-                            .order_by("stock_level_id", "pk"))
+                            .select_related("variant").order_by("stock_level_id", "pk"))
         if not reservations:
             raise NothingReserved()
         Reservation.objects.filter(pk__in=[r.pk for r in reservations]).update(expires_at=None, reference=target)
         locked.save(actor=actor)
     lines = tuple(
-        PlanLine(variant_id=r.variant_id, sku=locked[r.stock_level_id].variant.sku,
+        PlanLine(variant_id=r.variant_id, sku=r.variant.sku,
                  warehouse_id=locked[r.stock_level_id].warehouse_id,
                  warehouse_code=locked[r.stock_level_id].warehouse.code, quantity=r.quantity)
         for r in reservations
