@@ -228,18 +228,18 @@ def _check_reorder_point(level: StockLevel, *, actor=None) -> None:
 def _check_back_in_stock(locked: _Locked, changed: list[StockLevel]) -> None:
     """Emit `stock.back_in_stock` for each variant whose sellable total went from 0 to more."""
     increase: dict[int, int] = defaultdict(int)
-    variants = {}
+    any_level = {}
     for level in changed:
         if level.warehouse.is_active:
             increase[level.variant_id] += (level.on_hand - level.reserved) - locked.before[level.pk]
-            variants[level.variant_id] = level.variant
+            any_level[level.variant_id] = level
     rising = [vid for vid, delta in increase.items() if delta > 0]
     if not rising:
         return
     after = availability_for(variant_ids=rising)
     for variant_id in rising:
         if after[variant_id] > 0 and after[variant_id] - increase[variant_id] <= 0:
-            variant = variants[variant_id]
+            variant = any_level[variant_id].variant
             emit("stock.back_in_stock", subject=variant, payload={
                 "variant_id": variant_id, "sku": variant.sku, "product": variant.display_name,
                 "available": after[variant_id],

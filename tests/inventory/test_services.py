@@ -349,3 +349,19 @@ def test_stock_summary_uses_constant_queries(django_assert_num_queries):
     with django_assert_num_queries(2):
         summary = stock_summary_for(variant_ids=variants)
     assert [summary[v]["label"] for v in variants] == ["out", "available", "available"]
+
+
+def test_release_queries_stay_bounded_one_update_per_row(django_assert_max_num_queries):
+    level = stocked(on_hand=20)
+    for n in range(3):
+        services.stock_reserve(lines=[(level.variant_id, 2)], reference="multi", expires_at=None)
+    other = stocked(on_hand=5)
+    services.stock_reserve(lines=[(level.variant_id, 1), (other.variant_id, 1)], reference="two", expires_at=None)
+    with django_assert_max_num_queries(11):  # 2 rows: lock, expired, drop, 2 updates, back-in-stock check
+        assert services.stock_release(reference="two") == 2
+
+
+def test_reserve_hot_path_query_count(django_assert_max_num_queries):
+    level = stocked(on_hand=20)
+    with django_assert_max_num_queries(7):  # savepoint, lock timeout, stale, snapshot, insert, update, release
+        services.stock_reserve(lines=[(level.variant_id, 1)], reference="q", expires_at=None)
