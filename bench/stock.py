@@ -155,12 +155,12 @@ def bench_pgbench(level_id, threads, seconds):
     if not shutil.which("pgbench"):
         return None
     script = tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False)
-    script.write(f"UPDATE inventory_stocklevel SET reserved = reserved + 1 WHERE id = {int(level_id)} "
+    script.write("UPDATE inventory_stocklevel SET reserved = reserved + 1 WHERE id = :level_id "
                  "AND on_hand - reserved >= 1;\n")
     script.close()
     print("==> raw conditional UPDATE on one row (pgbench)", flush=True)
     result = subprocess.run(
-        ["pgbench", "-n", "-c", str(threads), "-j", "2", "-T", str(int(seconds)), "-f", script.name,
+        ["pgbench", "-n", "-D", f"level_id={int(level_id)}", "-c", str(threads), "-j", "2", "-T", str(int(seconds)), "-f", script.name,
          "-h", "127.0.0.1", "-U", "postgres", BENCH_DB],
         capture_output=True, text=True, check=False)
     for line in result.stdout.splitlines():

@@ -353,7 +353,7 @@ def test_stock_summary_uses_constant_queries(django_assert_num_queries):
 
 def test_release_queries_stay_bounded_one_update_per_row(django_assert_max_num_queries):
     level = stocked(on_hand=20)
-    for n in range(3):
+    for _ in range(3):  # re-reserving replaces: 2 stay reserved
         services.stock_reserve(lines=[(level.variant_id, 2)], reference="multi", expires_at=None)
     other = stocked(on_hand=5)
     services.stock_reserve(lines=[(level.variant_id, 1), (other.variant_id, 1)], reference="two", expires_at=None)
