@@ -70,8 +70,10 @@ def _lock_timeout_ms() -> int:
 
 
 def _is_lock_timeout(exc: OperationalError) -> bool:
-    cause = exc.__cause__
-    return getattr(cause, "sqlstate", None) == "55P03" or "database is locked" in str(exc)
+    sqlstate = getattr(exc.__cause__, "sqlstate", None)
+    if sqlstate == "40P01":  # cannot happen with pk-ordered locks; if it does, still a clean retry
+        logger.warning("deadlock in a stock transaction: %s", exc)
+    return sqlstate in ("55P03", "40P01") or "database is locked" in str(exc)
 
 
 @contextmanager

@@ -25,7 +25,9 @@ def test_admin_pages_render(admin_client_):
                 "/admin/inventory/stockmovement/", "/admin/inventory/purchaseorder/",
                 f"/admin/inventory/purchaseorder/{po.pk}/change/", f"/admin/inventory/stocktransfer/{transfer.pk}/change/",
                 "/admin/inventory/reservation/", "/admin/inventory/backinstocksubscription/",
-                f"/admin/inventory/stocklevel/{level.pk}/adjust/", "/admin/inventory/warehouse/"]:
+                f"/admin/inventory/stocklevel/{level.pk}/adjust/", "/admin/inventory/warehouse/",
+                f"/admin/inventory/stocklevel/{level.pk}/receive/", "/admin/inventory/purchaseorder/add/",
+                "/admin/inventory/stocktransfer/add/", "/admin/inventory/reorderrule/", "/admin/inventory/supplier/"]:
         assert admin_client_.get(url).status_code == 200, url
     page = admin_client_.get(f"/admin/inventory/purchaseorder/{po.pk}/change/").content.decode()
     assert "Send to supplier" in page and "Receive everything outstanding" not in page
@@ -69,3 +71,20 @@ def test_staff_without_change_permission_sees_no_buttons_and_cannot_post(client)
     assert client.post(f"/admin/inventory/purchaseorder/{po.pk}/transition/send/").status_code == 403
     po.refresh_from_db()
     assert po.status == "draft"
+
+
+def test_admin_add_purchase_order_numbers_it_and_starts_as_draft(admin_client_):
+    supplier, warehouse, variant = SupplierFactory(), WarehouseFactory(), VariantFactory()
+    page = admin_client_.get("/admin/inventory/purchaseorder/add/")
+    data = {"supplier": supplier.pk, "warehouse": warehouse.pk, "notes": "manual"}
+    for inline in page.context["inline_admin_formsets"]:
+        prefix = inline.formset.prefix
+        data |= {f"{prefix}-TOTAL_FORMS": "0", f"{prefix}-INITIAL_FORMS": "0"}
+        if inline.formset.model.__name__ == "PurchaseOrderLine":
+            data |= {f"{prefix}-TOTAL_FORMS": "1", f"{prefix}-0-variant": variant.pk,
+                     f"{prefix}-0-quantity_ordered": "7", f"{prefix}-0-lead_time_days": "3"}
+    response = admin_client_.post("/admin/inventory/purchaseorder/add/", data)
+    assert response.status_code == 302, response.context["errors"] if response.context else response
+    po = PurchaseOrder.objects.get()
+    assert po.number == f"PO-{po.pk:05d}" and po.status == "draft"
+    assert list(po.lines.values_list("quantity_ordered", flat=True)) == [7]
