@@ -132,7 +132,15 @@ def bench_service(variant_ids, threads, seconds):
     spread = run_threads(threads, seconds, reserve_spread, "spread")
     print("==> stock_reserve, one hot SKU", flush=True)
     hot_rate = run_threads(threads, seconds, reserve_hot, "hot")
-    return hot_rate, spread
+
+    def re_reserve_hot(no, n):
+        # Same reference every time (a cart changing its quantity): takes the row-locking path.
+        stock_reserve(lines=[(hot, 1 + n % 3)], reference=f"cart-update:{no}",
+                      expires_at=timezone.now() + timedelta(minutes=15))
+
+    print("==> stock_reserve, one hot SKU, re-reserving the same reference (locking path)", flush=True)
+    locked_rate = run_threads(threads, seconds, re_reserve_hot, "hot, locking")
+    return hot_rate, spread, locked_rate
 
 
 def bench_raw_psycopg(level_id, threads, seconds):
@@ -179,7 +187,7 @@ def main():
     recreate_database()
     setup_django()
     variant_ids, level_ids = seed()
-    hot, spread = bench_service(variant_ids, args.threads, args.seconds)
+    hot, spread, locked = bench_service(variant_ids, args.threads, args.seconds)
     raw = bench_raw_psycopg(level_ids[-1], args.threads, args.seconds)
     pgbench = bench_pgbench(level_ids[-2], args.threads, args.seconds)
 
@@ -195,6 +203,7 @@ def main():
     print(f"  stock_reserve, spread over {SKUS} SKUs : {spread:8.0f} reservations/s")
     print(f"  stock_reserve, one hot SKU         : {hot:8.0f} reservations/s  "
           f"(hot/spread = {hot / spread:.2f}, goal >= 0.80)")
+    print(f"  stock_reserve, one hot SKU, same reference again (SELECT … FOR UPDATE path): {locked:8.0f} /s")
     print(f"  ceiling: raw conditional UPDATE, psycopg, one row : {raw:8.0f} updates/s")
     if pgbench is not None:
         print(f"  ceiling: raw conditional UPDATE, pgbench, one row : {pgbench:8.0f} tps")

@@ -67,5 +67,5 @@ def load(out) -> str:
     if ana is not None:
         BackInStockSubscription.objects.get_or_create(customer=ana, variant=out_of_stock,
                                                       status=BackInStockSubscription.Status.WAITING)
-    return (f"{len(warehouses)} warehouses, {len(variants)} variants stocked ({stocked} receipts), "
+    return (f"{len(warehouses)} warehouses, {len(variants)} variants ({stocked} opening receipts), "
             f"low: {low.sku if low else '-'}, out of stock: {out_of_stock.sku}")

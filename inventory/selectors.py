@@ -144,3 +144,37 @@ def open_purchase_orders() -> QuerySet[PurchaseOrder]:
         Q(status=PurchaseOrder.Status.DRAFT) | Q(status=PurchaseOrder.Status.SENT)
         | Q(status=PurchaseOrder.Status.PARTIALLY_RECEIVED)
     )
+
+
+def allocation_preview(*, lines: list[tuple[int, int]], region: str | None = None, now=None):
+    """Where (variant, quantity) lines would ship from to `region`, and how many days, without
+    reserving anything (e.g. to show an estimated delivery before checkout). Returns
+    (AllocationPlan, shortages); reads only, ignores expired reservations."""
+    from .allocation import AllocationPlan, PlanLine, plan_lines
+
+    now = now or timezone.now()
+    wanted: dict[int, int] = defaultdict(int)
+    for variant_id, quantity in lines:
+        wanted[int(variant_id)] += int(quantity)
+    levels = list(stock_levels_with_availability(now=now).filter(variant_id__in=wanted)
+                  .select_related("warehouse", "variant"))
+    plan, shortages = plan_lines(wanted=dict(wanted), levels=levels, region=region, now=now,
+                                 available=lambda level: level.sellable)
+    return AllocationPlan(reference="", lines=tuple(
+        PlanLine(variant_id=level.variant_id, sku=level.variant.sku, warehouse_id=level.warehouse_id,
+                 warehouse_code=level.warehouse.code, quantity=quantity, ship_days=days)
+        for level, quantity, days in plan)), shortages
+
+
+def plan_for_reference(*, reference: str, region: str | None = None, now=None):
+    """The current plan of what `reference` holds: lines per warehouse with shipping days."""
+    from .allocation import AllocationPlan, PlanLine
+
+    now = now or timezone.now()
+    reservations = (Reservation.objects.filter(reference=reference)
+                    .select_related("variant", "stock_level__warehouse").order_by("stock_level_id", "pk"))
+    return AllocationPlan(reference=reference, lines=tuple(
+        PlanLine(variant_id=r.variant_id, sku=r.variant.sku, warehouse_id=r.stock_level.warehouse_id,
+                 warehouse_code=r.stock_level.warehouse.code, quantity=r.quantity,
+                 ship_days=r.stock_level.warehouse.ship_days(region=region, now=now))
+        for r in reservations))

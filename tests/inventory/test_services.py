@@ -365,3 +365,26 @@ def test_reserve_hot_path_query_count(django_assert_max_num_queries):
     level = stocked(on_hand=20)
     with django_assert_max_num_queries(7):  # savepoint, lock timeout, stale, snapshot, insert, update, release
         services.stock_reserve(lines=[(level.variant_id, 1)], reference="q", expires_at=None)
+
+
+def test_allocation_preview_and_plan_for_reference_report_warehouses_and_days(django_assert_num_queries):
+    from inventory.selectors import allocation_preview, plan_for_reference
+
+    variant = VariantFactory()
+    near = WarehouseFactory(code="pv-near", region="EU-WEST", handling_days=1, cutoff_time=time(23, 59, 59))
+    far = WarehouseFactory(code="pv-far", region="SA-EAST", handling_days=1, cutoff_time=time(23, 59, 59))
+    stocked(variant, near, on_hand=2)
+    stocked(variant, far, on_hand=10)
+    with django_assert_num_queries(1):
+        plan, shortages = allocation_preview(lines=[(variant.pk, 5)], region="EU-WEST")
+    assert shortages == []
+    assert [(line.warehouse_code, line.quantity, line.ship_days) for line in plan.lines] == [("pv-far", 5, 6)]
+    _plan, shortages = allocation_preview(lines=[(variant.pk, 13)], region="EU-WEST")
+    assert shortages == [{"variant_id": variant.pk, "requested": 13, "available": 12}]
+
+    services.stock_reserve(lines=[(variant.pk, 12)], reference="cart:p", expires_at=None, region="EU-WEST")
+    plan = plan_for_reference(reference="cart:p", region="EU-WEST")
+    assert {(line.warehouse_code, line.quantity, line.ship_days) for line in plan.lines} == {
+        ("pv-near", 2, 2), ("pv-far", 10, 6)}
+    assert plan.is_split and plan.ship_days == 6
+    assert plan.as_dict()["split"] is True
