@@ -79,6 +79,11 @@ class StockLevelAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False  # stock levels appear with their first receipt
 
+    def save_model(self, request, obj, form, change):
+        # Every figure on this form is read-only: saving the row would write back numbers
+        # read without a lock (a lost update). Only the reorder rule inline is saved.
+        pass
+
     def has_delete_permission(self, request, obj=None):
         return False
 

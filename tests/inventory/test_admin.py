@@ -88,3 +88,24 @@ def test_admin_add_purchase_order_numbers_it_and_starts_as_draft(admin_client_):
     po = PurchaseOrder.objects.get()
     assert po.number == f"PO-{po.pk:05d}" and po.status == "draft"
     assert list(po.lines.values_list("quantity_ordered", flat=True)) == [7]
+
+
+def test_saving_a_stock_level_in_admin_only_saves_the_reorder_rule_never_the_figures(admin_client_):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from inventory.models import ReorderRule
+
+    level = stocked(on_hand=8)
+    supplier = SupplierFactory()
+    page = admin_client_.get(f"/admin/inventory/stocklevel/{level.pk}/change/")
+    [inline] = page.context["inline_admin_formsets"]
+    prefix = inline.formset.prefix
+    data = {f"{prefix}-TOTAL_FORMS": "1", f"{prefix}-INITIAL_FORMS": "0", f"{prefix}-0-supplier": supplier.pk,
+            f"{prefix}-0-reorder_point": "4", f"{prefix}-0-reorder_quantity": "30", f"{prefix}-0-is_active": "on",
+            f"{prefix}-0-stock_level": level.pk}
+    with CaptureQueriesContext(connection) as queries:
+        response = admin_client_.post(f"/admin/inventory/stocklevel/{level.pk}/change/", data)
+    assert response.status_code == 302
+    assert not [q for q in queries if q["sql"].startswith('UPDATE "inventory_stocklevel"')]
+    assert ReorderRule.objects.get(stock_level=level).reorder_point == 4
