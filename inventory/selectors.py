@@ -90,6 +90,22 @@ def ledger_mismatches() -> list[dict]:
     return out
 
 
+def transfer_donors(*, variant_id: int, exclude_warehouse_id: int, now=None) -> list[tuple[StockLevel, int]]:
+    """Other active warehouses holding `variant_id` above their own reorder point, with
+    their surplus (sellable minus their point), largest first. One query."""
+    levels = (stock_levels_with_availability(now=now)
+              .filter(variant_id=variant_id, warehouse__is_active=True)
+              .exclude(warehouse_id=exclude_warehouse_id)
+              .select_related("warehouse", "reorder_rule"))
+    donors = []
+    for level in levels:
+        rule = getattr(level, "reorder_rule", None)
+        surplus = level.sellable - (rule.reorder_point if rule and rule.is_active else 0)
+        if surplus > 0:
+            donors.append((level, surplus))
+    return sorted(donors, key=lambda item: (-item[1], item[0].pk))
+
+
 def transfer_suggestions(*, now=None) -> list[dict]:
     """Where a warehouse is at or under its reorder point while another warehouse holds the
     same variant above its own point (its surplus), suggest moving min(need, surplus).

@@ -54,7 +54,7 @@ from .models import (
     Supplier,
     Warehouse,
 )
-from .selectors import availability_for
+from .selectors import availability_for, transfer_donors
 
 logger = logging.getLogger(__name__)
 
@@ -223,8 +223,26 @@ def _check_reorder_point(level: StockLevel, *, actor=None) -> None:
             "reorder_point": rule.reorder_point,
             "purchase_order": purchase_order.number if purchase_order else None,
         })
+        _suggest_transfer(level, available=available, rule=rule, actor=actor)
     elif available > rule.reorder_point and level.low_stock_alerted:
         level.low_stock_alerted = False
+
+
+def _suggest_transfer(level: StockLevel, *, available: int, rule, actor=None) -> None:
+    """At a low-stock crossing: if other warehouses hold surplus of the item, emit
+    `stock.transfer_suggested` (one per donor) so staff can move stock instead of waiting for
+    the supplier. Nothing is moved automatically: staff request the transfer."""
+    need = rule.reorder_point - available + rule.reorder_quantity
+    for donor, surplus in transfer_donors(variant_id=level.variant_id, exclude_warehouse_id=level.warehouse_id):
+        if need <= 0:
+            break
+        quantity = min(need, surplus)
+        need -= quantity
+        emit("stock.transfer_suggested", subject=level, actor=actor, payload={
+            "variant_id": level.variant_id, "sku": level.variant.sku, "quantity": quantity,
+            "source": donor.warehouse.code, "source_id": donor.warehouse_id,
+            "destination": level.warehouse.code, "destination_id": level.warehouse_id,
+        })
 
 
 def _check_back_in_stock(locked: _Locked, changed: list[StockLevel]) -> None:

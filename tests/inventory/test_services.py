@@ -388,3 +388,19 @@ def test_allocation_preview_and_plan_for_reference_report_warehouses_and_days(dj
         ("pv-near", 2, 2), ("pv-far", 10, 6)}
     assert plan.is_split and plan.ship_days == 6
     assert plan.as_dict()["split"] is True
+
+
+def test_low_stock_crossing_suggests_a_transfer_from_a_warehouse_with_surplus():
+    variant = VariantFactory()
+    low = stocked(variant, WarehouseFactory(code="sg-low"), on_hand=7)
+    rule(low, point=5, quantity=10)
+    donor = stocked(variant, WarehouseFactory(code="sg-rich"), on_hand=12)
+    rule(donor, point=4, quantity=10)  # surplus 8
+    services.stock_adjust(variant_id=variant.pk, warehouse_id=low.warehouse_id, quantity=-1, reason="broken")
+    assert not Event.objects.filter(name="stock.transfer_suggested").exists()  # 6 left: above the point
+    services.stock_adjust(variant_id=variant.pk, warehouse_id=low.warehouse_id, quantity=-3, reason="broken")
+    [suggestion] = Event.objects.filter(name="stock.transfer_suggested")
+    assert suggestion.payload == {
+        "variant_id": variant.pk, "sku": variant.sku, "quantity": 8, "source": "sg-rich",
+        "source_id": donor.warehouse_id, "destination": "sg-low", "destination_id": low.warehouse_id}
+    assert len(_events("stock.low")) == 1
