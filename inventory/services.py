@@ -412,19 +412,30 @@ def stock_release_expired(*, now: datetime | None = None, limit: int = 1000) -> 
     return released
 
 
-def stock_allocate(*, reference: str, new_reference: str | None = None, actor=None) -> AllocationPlan:
+def stock_allocate(*, reference: str, new_reference: str | None = None, expected_lines: list[tuple[int, int]] | None = None,
+                   actor=None) -> AllocationPlan:
     """Turn the reservations of `reference` into a firm allocation (no expiry), optionally
     renamed (e.g. "cart:12" → "order:SA-1001"). Reservations past their expiry that beat
-    has not released still hold their units, so they are allocated too."""
+    has not released still hold their units, so they are allocated too. With
+    `expected_lines` ((variant_id, quantity)), anything less than expected (a hold that
+    expired and was taken by someone else) raises InsufficientStock and changes nothing."""
     now = timezone.now()
     target = new_reference or reference
     with _stock_transaction():
         level_ids = set(Reservation.objects.filter(reference=reference).values_list("stock_level_id", flat=True))
-        if not level_ids:
+        if not level_ids and not expected_lines:
             raise NothingReserved()
         locked = _lock(Q(pk__in=level_ids), now=now, keep_reference=reference)
         reservations = list(Reservation.objects.filter(reference=reference, stock_level_id__in=locked.levels)
                             .select_related("variant").order_by("stock_level_id", "pk"))
+        if expected_lines:
+            held: dict[int, int] = defaultdict(int)
+            for r in reservations:
+                held[r.variant_id] += r.quantity
+            shortages = [{"variant_id": vid, "requested": qty, "available": held[vid]}
+                         for vid, qty in _merge_lines(expected_lines).items() if held[vid] < qty]
+            if shortages:
+                raise InsufficientStock(_with_skus(shortages))
         if not reservations:
             raise NothingReserved()
         Reservation.objects.filter(pk__in=[r.pk for r in reservations]).update(expires_at=None, reference=target)

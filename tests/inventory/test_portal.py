@@ -51,3 +51,14 @@ def test_cannot_unsubscribe_someone_elses_alert(customer_client):
     customer_client.post(f"/stock/alerts/{theirs.pk}/unsubscribe/")
     assert BackInStockSubscription.objects.filter(pk=theirs.pk).exists()
     assert theirs.variant.sku not in customer_client.get("/stock/").content.decode()
+
+
+def test_subscribe_by_numeric_sku_or_by_item_number(customer_client):
+    from .factories import VariantFactory
+
+    numeric = stocked(VariantFactory(sku="123456"), on_hand=0)
+    customer_client.post("/stock/", {"sku": "123456"})
+    other = stocked(on_hand=0)
+    customer_client.post("/stock/", {"sku": str(other.variant_id)})
+    assert set(BackInStockSubscription.objects.values_list("variant_id", flat=True)) == {
+        numeric.variant_id, other.variant_id}

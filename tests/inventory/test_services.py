@@ -404,3 +404,26 @@ def test_low_stock_crossing_suggests_a_transfer_from_a_warehouse_with_surplus():
         "variant_id": variant.pk, "sku": variant.sku, "quantity": 8, "source": "sg-rich",
         "source_id": donor.warehouse_id, "destination": "sg-low", "destination_id": low.warehouse_id}
     assert len(_events("stock.low")) == 1
+
+
+def test_allocate_with_expected_lines_refuses_a_partial_allocation():
+    level = stocked(on_hand=3)
+    services.stock_reserve(lines=[(level.variant_id, 3)], reference="cart:late",
+                           expires_at=timezone.now() - timedelta(seconds=1))
+    services.stock_reserve(lines=[(level.variant_id, 2)], reference="cart:other", expires_at=None)  # takes the units
+    with pytest.raises(InsufficientStock) as excinfo:
+        services.stock_allocate(reference="cart:late", new_reference="order:1",
+                                expected_lines=[(level.variant_id, 3)])
+    assert excinfo.value.shortages == [{"sku": level.variant.sku, "variant_id": level.variant_id, "requested": 3,
+                                        "available": 0}]
+    assert not Reservation.objects.filter(reference="order:1").exists()
+
+
+def test_allocate_an_expired_hold_nobody_took_still_works():
+    level = stocked(on_hand=3)
+    services.stock_reserve(lines=[(level.variant_id, 3)], reference="cart:slow",
+                           expires_at=timezone.now() - timedelta(seconds=1))
+    plan = services.stock_allocate(reference="cart:slow", new_reference="order:2",
+                                   expected_lines=[(level.variant_id, 3)])
+    assert [line.quantity for line in plan.lines] == [3]
+    assert Reservation.objects.get().expires_at is None
