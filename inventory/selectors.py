@@ -3,11 +3,11 @@ released them: sellable = on_hand - reserved + (reserved units whose reservation
 
 from collections import defaultdict
 
-from django.db.models import F, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models import F, IntegerField, OuterRef, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from .models import BackInStockSubscription, PurchaseOrder, Reservation, StockLevel, StockMovement
+from .models import BackInStockSubscription, Reservation, StockLevel, StockMovement
 
 
 def _expired_reserved_subquery(now):
@@ -153,13 +153,6 @@ def transfer_suggestions(*, now=None) -> list[dict]:
 def subscriptions_for_customer(*, customer) -> QuerySet[BackInStockSubscription]:
     return (BackInStockSubscription.objects.filter(customer=customer)
             .select_related("variant__product").order_by("-created_at", "-id"))
-
-
-def open_purchase_orders() -> QuerySet[PurchaseOrder]:
-    return PurchaseOrder.objects.filter(
-        Q(status=PurchaseOrder.Status.DRAFT) | Q(status=PurchaseOrder.Status.SENT)
-        | Q(status=PurchaseOrder.Status.PARTIALLY_RECEIVED)
-    )
 
 
 def allocation_preview(*, lines: list[tuple[int, int]], region: str | None = None, now=None):

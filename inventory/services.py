@@ -52,7 +52,6 @@ from .models import (
     StockTransfer,
     StockTransferLine,
     Supplier,
-    Warehouse,
 )
 from .selectors import availability_for, transfer_donors
 
@@ -826,7 +825,3 @@ def back_in_stock_sweep() -> int:
                    .values_list("variant_id", flat=True).distinct())
     available = availability_for(variant_ids=waiting) if waiting else {}
     return sum(back_in_stock_notify(variant_id=vid) for vid, units in available.items() if units > 0)
-
-
-def warehouse_for_region(*, region: str) -> Warehouse | None:
-    return Warehouse.objects.filter(region=region, is_active=True).order_by("handling_days", "pk").first()
