@@ -108,16 +108,6 @@ def test_beat_releases_expired_reservations_only():
     assert list(Reservation.objects.values_list("reference", flat=True)) == ["cart:live"]
 
 
-def test_release_expired_task_runs_once_per_slot():
-    from inventory.tasks import _release_expired
-
-    level = stocked(on_hand=10)
-    services.stock_reserve(lines=[(level.variant_id, 2)], reference="c", expires_at=timezone.now() - timedelta(seconds=1))
-    now = timezone.now()
-    assert _release_expired(now=now) == {"released": 2}
-    assert _release_expired(now=now) is None
-
-
 def test_allocate_makes_reservations_firm_and_renames_them_then_shipment_books_the_sale():
     level = stocked(on_hand=10)
     services.stock_reserve(lines=[(level.variant_id, 4)], reference="cart:9",
