@@ -11,6 +11,7 @@
 """
 
 import django_filters
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import mixins, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -53,7 +54,7 @@ class IsCustomer(permissions.BasePermission):
 
 class StockFilter(django_filters.FilterSet):
     sku = django_filters.CharFilter(field_name="sku", lookup_expr="iexact")
-    variant = django_filters.BaseInFilter(field_name="pk")
+    variant = django_filters.BaseInFilter(field_name="id")
 
     class Meta:
         model = Variant
@@ -332,7 +333,7 @@ class SubscriptionSerializer(serializers.ModelSerializer):
 
     def validate(self, attrs):
         if not attrs.get("variant_id") and not attrs.get("variant", {}).get("sku"):
-            raise serializers.ValidationError({"variant": ["Give a variant id or a sku."]})
+            raise serializers.ValidationError({"variant": [_("Give a variant id or a SKU.")]})
         return attrs
 
 
