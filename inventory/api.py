@@ -77,6 +77,15 @@ class StockViewSet(viewsets.GenericViewSet, mixins.ListModelMixin, mixins.Retrie
     filterset_class = StockFilter
     queryset = Variant.objects.filter(is_active=True).order_by("sku")
 
+    def get_queryset(self):
+        if self._is_staff():
+            return super().get_queryset()
+        # Customers see the stock of what their catalog shows them, nothing else (404).
+        from catalog.selectors import variants_visible_to
+        from customers.selectors import customer_for_user
+
+        return variants_visible_to(customer=customer_for_user(self.request.user)).order_by("sku")
+
     def _is_staff(self) -> bool:
         return self.request.user.has_perm("inventory.view_stocklevel")
 

@@ -128,10 +128,16 @@ class _Locked:
         for level in changed:
             _check_reorder_point(level, actor=actor)
         now = timezone.now()
-        for level in changed:  # a plain UPDATE per row compiles far cheaper than bulk_update's CASE
+        if len(changed) == 1:  # the hot path: a plain UPDATE compiles far cheaper than bulk_update's CASE
+            level = changed[0]
             StockLevel.objects.filter(pk=level.pk).update(
                 on_hand=level.on_hand, reserved=level.reserved, quarantined=level.quarantined,
                 low_stock_alerted=level.low_stock_alerted, updated_at=now)
+        else:  # many rows (a multi-line cart): one statement, so checkout queries do not grow with lines
+            for level in changed:
+                level.updated_at = now
+            StockLevel.objects.bulk_update(
+                changed, ["on_hand", "reserved", "quarantined", "low_stock_alerted", "updated_at"])
         _check_back_in_stock(self, changed)
         self.dirty.clear()
 
@@ -755,11 +761,14 @@ def transfer_cancel(*, transfer_id: int, reason: str = "", actor=None) -> StockT
 
 
 def back_in_stock_subscribe(*, customer, variant_id: int | None = None, sku: str | None = None) -> BackInStockSubscription:
-    """Ask to be told once when an out-of-stock item is available again (idempotent)."""
-    variant = Variant.objects.filter(Q(pk=variant_id) if variant_id else Q(sku__iexact=(sku or "").strip()),
-                                     is_active=True).first()
+    """Ask to be told once when an out-of-stock item is available again (idempotent).
+    Only for items the customer's catalog shows them (others are not found)."""
+    from catalog.selectors import variants_visible_to
+
+    visible = variants_visible_to(customer=customer)
+    variant = visible.filter(Q(pk=variant_id) if variant_id else Q(sku__iexact=(sku or "").strip())).first()
     if variant is None:
-        raise VariantNotFound()
+        raise VariantNotFound()  # hidden or unknown: the same 404, existence does not leak
     if availability_for(variant_ids=[variant.pk])[variant.pk] > 0:
         raise AlreadyInStock()
     try:

@@ -305,7 +305,8 @@ def _order_create(*, customer, items, address, method, details, stock_reference,
         line.order = order
     OrderLine.objects.bulk_create(order_lines)
 
-    plan = stock.stock_allocate(reference=stock_reference, new_reference=order.stock_reference, actor=actor)
+    plan = stock.stock_allocate(reference=stock_reference, new_reference=order.stock_reference,
+                                expected_lines=[(variant.pk, quantity) for variant, quantity in items], actor=actor)
     order.allocation_plan = _plan_as_json(plan)
     order.estimated_delivery = _estimate(order=order, plan=plan, transit_days=rate.transit_days, now=now)
     if settled:

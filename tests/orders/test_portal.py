@@ -130,3 +130,13 @@ def test_checkout_shows_price_and_estimated_delivery_per_shipping_method(client,
     client.post(reverse("orders:cart_add"), {"sku": "A", "quantity": 1})
     page = client.get(reverse("orders:checkout")).content.decode()
     assert "Standard (DHL) — 5.00 EUR, arrives by" in page
+
+
+def test_add_to_cart_from_the_catalog_page(client, shop, consumer):
+    shop.variant("BOLT", price="0.50")
+    client.force_login(consumer.user)
+    page = client.get(reverse("catalog:list")).content.decode()
+    assert 'action="/orders/cart/add/"' in page
+    response = client.post(reverse("orders:cart_add"), {"sku": "BOLT", "quantity": 40, "next": "/catalog/"})
+    assert response["Location"] == "/catalog/"
+    assert Cart.objects.get(customer=consumer).lines.get().quantity == 40
