@@ -150,12 +150,19 @@ def shipping_options(*, region: str, currency: str, now=None) -> list[dict]:
 
 def digest_summary(*, start, end) -> dict:
     """Managers' daily digest: orders and revenue placed in [start, end), and what waits."""
+    from decimal import Decimal
+
     from django.db.models import Count, Sum
     from django.utils.translation import gettext as _
+    from django.utils.translation import ngettext
 
     rows = (Order.objects.filter(placed_at__gte=start, placed_at__lt=end).exclude(status=Order.Status.CANCELLED)
             .values("currency").annotate(count=Count("pk"), revenue=Sum("total")).order_by("currency"))
-    lines = [_("%(count)s orders, %(revenue)s %(currency)s") % row for row in rows] or [_("No orders.")]
+    lines = [
+        ngettext("%(count)s order, %(revenue)s %(currency)s", "%(count)s orders, %(revenue)s %(currency)s",
+                 row["count"]) % {**row, "revenue": Decimal(row["revenue"]).quantize(Decimal("0.01"))}
+        for row in rows
+    ] or [_("No orders.")]
     waiting = Order.objects.filter(status=Order.Status.AWAITING_APPROVAL).count()
     on_hold = Order.objects.filter(status=Order.Status.ON_HOLD).count()
     unpaid = Order.objects.filter(status=Order.Status.PLACED, payment_status=Order.PaymentStatus.PENDING).count()

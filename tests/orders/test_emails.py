@@ -116,5 +116,5 @@ def test_digest_reports_yesterdays_orders(shop, consumer):
                          details=details_for(consumer, payment="bank_transfer"))
     now = timezone.now()
     summary = digest_summary(start=now - timedelta(hours=1), end=now + timedelta(hours=1))
-    assert summary["lines"][0] == "1 orders, 25.00 EUR"
+    assert summary["lines"][0] == "1 order, 25.00 EUR"
     assert "1 unpaid" in summary["lines"][1]
