@@ -41,7 +41,7 @@ class ReturnSerializer(serializers.ModelSerializer):
 
 
 class ReturnLineInputSerializer(serializers.Serializer):
-    order_line = serializers.IntegerField(help_text="id of the order line (GET /orders/{number}/ lines)")
+    order_line = serializers.IntegerField(required=False, help_text="id of the order line (GET /orders/{number}/ lines)")
     sku = serializers.CharField(required=False, help_text="instead of order_line: the SKU in that order")
     quantity = serializers.IntegerField(min_value=1, max_value=100000)
     replacement_sku = serializers.CharField(required=False, allow_blank=True, default="")
