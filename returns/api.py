@@ -1,20 +1,26 @@
 """Returns API: customers create and follow their returns; staff move them along.
 Lookup by RMA number; other customers' returns are 404."""
 
+import hashlib
+import json
+
+from django.db import transaction
 from django.http import Http404
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
 from customers.selectors import customer_for_user
-from shopauto.exceptions import NotFound
+from orders.exceptions import IdempotencyKeyReused
+from shopauto.exceptions import InvalidInput, NotFound
 
 from . import selectors, services
 from .exceptions import ReturnNotFound
-from .models import Reason, Resolution, ReturnLine, ReturnRequest
+from .models import IdempotencyKey, Reason, Resolution, ReturnLine, ReturnRequest
 from .pdf import return_label_pdf
 from .policy import active_policy
 
@@ -116,8 +122,36 @@ class ReturnViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     def _fresh(self, obj):
         return ReturnSerializer(self.get_queryset().get(pk=obj.pk)).data
 
-    @extend_schema(request=ReturnCreateInput, responses={201: ReturnSerializer})
+    @extend_schema(
+        request=ReturnCreateInput, responses={201: ReturnSerializer},
+        parameters=[OpenApiParameter("Idempotency-Key", OpenApiTypes.STR, OpenApiParameter.HEADER,
+                                     description="Same key + same body → the same return and response; "
+                                                 "same key + another body → 409.")],
+    )
     def create(self, request):
+        key = request.headers.get("Idempotency-Key", "").strip()
+        if not key:
+            return Response(self._create(request), status=status.HTTP_201_CREATED)
+        if len(key) > 200:
+            raise InvalidInput(fields={"Idempotency-Key": [_("At most 200 characters.")]})
+        body = {name: value for name, value in request.data.items() if name != "photos"}
+        photos = [(getattr(f, "name", ""), getattr(f, "size", 0)) for f in request.FILES.getlist("photos")]
+        request_hash = hashlib.sha256(json.dumps([body, photos], sort_keys=True, default=str).encode()).hexdigest()
+        with transaction.atomic():
+            record, created = IdempotencyKey.objects.select_for_update().get_or_create(
+                user=request.user, key=key, defaults={"request_hash": request_hash})
+            if not created:
+                if record.request_hash != request_hash:
+                    raise IdempotencyKeyReused()
+                return Response(record.response_body, status=status.HTTP_201_CREATED,
+                                headers={"Idempotent-Replayed": "true"})
+            data = self._create(request)
+            record.return_request_id = ReturnRequest.objects.get(rma=data["rma"]).pk
+            record.response_body = json.loads(json.dumps(data, default=str))
+            record.save(update_fields=["return_request", "response_body"])
+        return Response(data, status=status.HTTP_201_CREATED)
+
+    def _create(self, request) -> dict:
         from orders.models import OrderLine
         from orders.selectors import order_get_for_customer
 
@@ -144,7 +178,7 @@ class ReturnViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         created = services.return_request_create(
             customer=customer, order_number=order.number, lines=lines, reason=data["reason"],
             resolution=data["resolution"], comments=data["comments"], photos=data["photos"], actor=request.user)
-        return Response(self._fresh(created), status=status.HTTP_201_CREATED)
+        return self._fresh(created)
 
     @extend_schema(responses=inline_serializer("ReturnTimelineEntry", {
         "at": serializers.DateTimeField(), "status": serializers.CharField(),
@@ -200,8 +234,6 @@ class ReturnViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         try:
             conditions = {int(key): value for key, value in data["conditions"].items()}
         except ValueError:
-            from shopauto.exceptions import InvalidInput
-
             raise InvalidInput(fields={"conditions": [_("Keys are return line ids.")]})
         obj = services.return_inspect(return_id=self.get_object().pk, actor=request.user, conditions=conditions,
                                       notes=data["notes"])

@@ -345,3 +345,21 @@ class StoreCreditEntry(models.Model):
 
     def __str__(self):
         return f"{self.amount} {self.currency}"
+
+
+class IdempotencyKey(models.Model):
+    """`Idempotency-Key` of a return-creating API call: same key + same body → the same
+    return and response; same key + another body → 409."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=200)
+    request_hash = models.CharField(max_length=64)
+    return_request = models.ForeignKey(ReturnRequest, null=True, on_delete=models.CASCADE, related_name="+")
+    response_body = models.JSONField(default=dict)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "key"], name="return_idempotency_key_once_per_user")]
+
+    def __str__(self):
+        return self.key

@@ -112,3 +112,17 @@ def test_list_query_count_does_not_grow_with_returns(order, buyer, django_assert
     with django_assert_max_num_queries(8):
         response = _client(buyer.user).get(URL)
     assert response.json()["count"] == 3
+
+
+def test_idempotency_key_replays_the_same_return_and_refuses_another_body(order, buyer):
+    client = _client(buyer.user)
+    body = {"order": order.number, "lines": [{"sku": "A", "quantity": 1}], "reason": "changed_mind",
+            "resolution": "refund"}
+    first = client.post(URL, body, format="json", HTTP_IDEMPOTENCY_KEY="k-1")
+    again = client.post(URL, body, format="json", HTTP_IDEMPOTENCY_KEY="k-1")
+    assert first.status_code == again.status_code == 201
+    assert again.json()["rma"] == first.json()["rma"] and again["Idempotent-Replayed"] == "true"
+    assert ReturnRequest.objects.count() == 1
+    other = client.post(URL, {**body, "reason": "other"}, format="json", HTTP_IDEMPOTENCY_KEY="k-1")
+    assert other.status_code == 409 and other.json()["error"]["code"] == "idempotency_key_reused"
+    assert ReturnRequest.objects.count() == 1
