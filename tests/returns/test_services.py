@@ -229,8 +229,12 @@ def test_ship_receive_inspect_books_the_units_back_through_the_ledger(order, ret
         services.return_inspect(return_id=request.pk, actor=returns_staff)
     shipped = services.return_mark_shipped(return_id=request.pk, actor=order.customer.user, tracking_number="RT-1")
     assert (shipped.status, shipped.tracking_number) == (Status.IN_TRANSIT, "RT-1")
+    before = Event.objects.count()
     with pytest.raises(TransitionNotAllowed):
         services.return_mark_shipped(return_id=request.pk, actor=order.customer.user)
+    with pytest.raises(ReturnNotAllowed):  # staff without the receiving permission
+        services.return_receive(return_id=request.pk, actor=order.customer.user)
+    assert Event.objects.count() == before and not StockMovement.objects.filter(reference__startswith="return:")
 
     on_hand_a, _ = _stock("A")
     received = services.return_receive(return_id=request.pk, actor=returns_staff)
