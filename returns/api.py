@@ -206,6 +206,12 @@ class ReturnViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
                                            **_valid(ShippedInput, request))
         return Response(self._fresh(obj))
 
+    @extend_schema(request=None, responses=ReturnSerializer)
+    @action(detail=True, methods=["post"])
+    def withdraw(self, request, rma=None):
+        """The customer withdraws a return before shipping it back."""
+        return Response(self._fresh(services.return_withdraw(return_id=self.get_object().pk, actor=request.user)))
+
     @extend_schema(request=NoteInput, responses=ReturnSerializer)
     @action(detail=True, methods=["post"])
     def approve(self, request, rma=None):

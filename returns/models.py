@@ -264,6 +264,12 @@ class ReturnRequest(ConcurrentTransitionMixin, models.Model):
     def close(self, by=None, description=None):
         self.closed_at = timezone.now()
 
+    @fsm_log_by
+    @fsm_log_description
+    @transition(field=status, source=[Status.REQUESTED, Status.APPROVED], target=Status.CLOSED)
+    def withdraw(self, by=None, description=None):
+        self.closed_at = timezone.now()
+
     def event_payload(self) -> dict:
         from .selectors import return_payload
 

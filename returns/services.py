@@ -385,6 +385,21 @@ def return_resolve(*, return_id: int, actor, resolution: str | None = None) -> R
 
 
 @transaction.atomic
+def return_withdraw(*, return_id: int, actor) -> ReturnRequest:
+    """The customer changes their mind before sending anything back."""
+    request = _locked(return_id)
+    from customers.selectors import customer_for_user
+
+    customer = customer_for_user(actor)
+    if customer is None or not returns_visible_to(customer=customer).filter(pk=request.pk).exists():
+        raise ReturnNotFound()
+    _require(request, "withdraw")
+    request.withdraw(by=actor, description=_("Withdrawn by the customer"))
+    request.save()
+    return request
+
+
+@transaction.atomic
 def return_close(*, return_id: int, actor, reason: str = "") -> ReturnRequest:
     request = _locked(return_id)
     _check_staff(actor, "returns.change_returnrequest")

@@ -9,5 +9,6 @@ urlpatterns = [
     path("new/<str:order_number>/", views.return_new, name="new"),
     path("<str:rma>/", views.return_detail, name="detail"),
     path("<str:rma>/shipped/", views.return_shipped, name="shipped"),
+    path("<str:rma>/withdraw/", views.return_withdraw, name="withdraw"),
     path("<str:rma>/label.pdf", views.return_label, name="label"),
 ]

@@ -75,6 +75,7 @@ def return_detail(request, rma):
         "ret": found, "lines": found.lines.select_related("replacement_variant__product"),
         "timeline": selectors.return_timeline(request=found, customer_view=True),
         "can_ship": found.status == ReturnRequest.Status.APPROVED,
+        "can_withdraw": found.status in (ReturnRequest.Status.REQUESTED, ReturnRequest.Status.APPROVED),
         "has_label": found.status in LABEL_STATES, "ship_form": ShippedBackForm(),
         "policy": found.policy or active_policy(),
     })
@@ -92,6 +93,19 @@ def return_shipped(request, rma):
         messages.error(request, error.message)
     else:
         messages.success(request, _("Thank you: we will let you know when your parcel arrives."))
+    return redirect("returns:detail", rma=found.rma)
+
+
+@require_POST
+@customer_required
+def return_withdraw(request, rma):
+    found = selectors.return_get_for_customer(customer=request.customer, rma=rma)
+    try:
+        services.return_withdraw(return_id=found.pk, actor=request.user)
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("Your return was withdrawn."))
     return redirect("returns:detail", rma=found.rma)
 
 

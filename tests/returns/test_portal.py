@@ -90,3 +90,20 @@ def test_staff_inspect_and_refund_with_the_admin_buttons(client, order, django_u
     assert request.status == ReturnRequest.Status.REFUNDED
     assert str(request.refund_amount) == "25.00"
     assert client.get(reverse("admin:returns_returnpolicy_changelist")).status_code == 200
+
+
+def test_the_returns_list_runs_a_fixed_number_of_queries(client, order, buyer, django_assert_max_num_queries):
+    for _ in range(3):
+        ask(order, ("A", 1))
+    client.force_login(buyer.user)
+    with django_assert_max_num_queries(12):
+        page = client.get(reverse("returns:list"))
+    assert page.content.decode().count("RMA-") >= 3
+
+
+def test_withdraw_from_the_portal(client, order, buyer):
+    request = ask(order, ("A", 1))
+    client.force_login(buyer.user)
+    client.post(reverse("returns:withdraw", args=[request.rma]))
+    request.refresh_from_db()
+    assert request.status == ReturnRequest.Status.CLOSED

@@ -386,3 +386,18 @@ def test_reminder_then_automatic_close_when_nothing_is_shipped_back(order, polic
     request.refresh_from_db()
     assert request.status == Status.CLOSED
     assert "Nothing was shipped back" in StateLog.objects.for_(request).last().description
+
+
+def test_the_customer_may_withdraw_before_shipping_only(order, consumer):
+    waiting = ask(order, ("A", 1), reason="damaged")
+    withdrawn = services.return_withdraw(return_id=waiting.pk, actor=order.customer.user)
+    assert withdrawn.status == Status.CLOSED and _events(withdrawn)[-1] == "return.closed"
+    shipped = ask(order, ("A", 1))
+    with pytest.raises(ReturnNotFound):
+        services.return_withdraw(return_id=shipped.pk, actor=consumer.user)
+    services.return_mark_shipped(return_id=shipped.pk, actor=order.customer.user)
+    before = Event.objects.count()
+    with pytest.raises(TransitionNotAllowed):
+        services.return_withdraw(return_id=shipped.pk, actor=order.customer.user)
+    shipped.refresh_from_db()
+    assert shipped.status == Status.IN_TRANSIT and Event.objects.count() == before
