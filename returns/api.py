@@ -206,6 +206,49 @@ class ReturnViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
                                            **_valid(ShippedInput, request))
         return Response(self._fresh(obj))
 
+    @extend_schema(responses=inline_serializer("ReturnPolicyPublic", {
+        "window_days": serializers.IntegerField(), "reasons": serializers.DictField(),
+        "resolutions": serializers.DictField(), "restocking_fee_percent": serializers.DecimalField(6, 2),
+        "restocking_fee_fixed": serializers.DecimalField(12, 2), "fee_exempt_reasons": serializers.ListField(),
+        "instructions": serializers.CharField()}))
+    @action(detail=False, methods=["get"])
+    def policy(self, request):
+        """The return policy as customers see it (for a storefront's returns page)."""
+        policy = active_policy()
+        return Response({
+            "window_days": policy.window_days, "reasons": {k: str(v) for k, v in Reason.choices},
+            "resolutions": {k: str(v) for k, v in Resolution.choices},
+            "restocking_fee_percent": str(policy.restocking_fee_percent),
+            "restocking_fee_fixed": str(policy.restocking_fee_fixed),
+            "fee_exempt_reasons": policy.fee_exempt_reasons, "instructions": policy.instructions,
+        })
+
+    @extend_schema(
+        parameters=[OpenApiParameter("order", OpenApiTypes.STR, OpenApiParameter.QUERY, required=True)],
+        responses=inline_serializer("ReturnableLine", {
+            "order_line": serializers.IntegerField(), "sku": serializers.CharField(),
+            "name": serializers.CharField(), "unit_price": serializers.DecimalField(12, 2),
+            "delivered": serializers.IntegerField(), "returned": serializers.IntegerField(),
+            "left": serializers.IntegerField(), "deadline": serializers.DateTimeField(allow_null=True),
+            "in_window": serializers.BooleanField(), "returnable": serializers.BooleanField()}, many=True))
+    @action(detail=False, methods=["get"])
+    def returnable(self, request):
+        """What of one of the caller's orders can still be returned, and until when."""
+        from orders.selectors import order_get_for_customer
+
+        customer = customer_for_user(request.user)
+        if customer is None:
+            raise NotFound(_("Only customer accounts can request returns."))
+        order = order_get_for_customer(customer=customer, number=request.query_params.get("order", ""))
+        if order.status not in selectors.RETURNABLE_ORDER_STATUSES:
+            return Response([])
+        return Response([{
+            "order_line": row["line"].pk, "sku": row["line"].sku, "name": row["line"].name,
+            "unit_price": str(row["line"].unit_price), "delivered": row["delivered"], "returned": row["returned"],
+            "left": row["left"], "deadline": row["deadline"], "in_window": row["in_window"],
+            "returnable": row["returnable"],
+        } for row in selectors.returnable_lines(order=order)])
+
     @extend_schema(request=None, responses=ReturnSerializer)
     @action(detail=True, methods=["post"])
     def withdraw(self, request, rma=None):

@@ -126,3 +126,14 @@ def test_idempotency_key_replays_the_same_return_and_refuses_another_body(order,
     other = client.post(URL, {**body, "reason": "other"}, format="json", HTTP_IDEMPOTENCY_KEY="k-1")
     assert other.status_code == 409 and other.json()["error"]["code"] == "idempotency_key_reused"
     assert ReturnRequest.objects.count() == 1
+
+
+def test_policy_and_returnable_lines_for_api_clients(order, buyer, consumer):
+    client = _client(buyer.user)
+    policy = client.get(f"{URL}policy/").json()
+    assert policy["window_days"] == 30 and "changed_mind" in policy["reasons"]
+    ask(order, ("A", 1))
+    rows = client.get(f"{URL}returnable/", {"order": order.number}).json()
+    assert [(row["sku"], row["delivered"], row["returned"], row["left"], row["in_window"]) for row in rows] == [
+        ("A", 4, 1, 3, True)]
+    assert _client(consumer.user).get(f"{URL}returnable/", {"order": order.number}).status_code == 404
