@@ -1,9 +1,11 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from django_fsm_log.admin import StateLogInline
 
 from shopauto.admin_transitions import TransitionAction, TransitionButtonsMixin
+from shopauto.exceptions import DomainError
 
 from . import services
 from .models import (
@@ -112,8 +114,27 @@ class ReturnRequestAdmin(TransitionButtonsMixin, admin.ModelAdmin):
     ]
     inlines = [ReturnLineInline, ReturnPhotoInline, StateLogInline]
 
+    actions = ["bulk_approve"]
+
     def has_add_permission(self, request):
         return False  # requests come from the portal and the API, through the policy
+
+    def has_review_permission(self, request):
+        return request.user.has_perm("returns.review_returnrequest")
+
+    @admin.action(description=_("Approve the selected returns"), permissions=["review"])
+    def bulk_approve(self, request, queryset):
+        done, failed = 0, []
+        for item in queryset:
+            try:
+                services.return_approve(return_id=item.pk, actor=request.user)
+                done += 1
+            except DomainError as error:
+                failed.append(f"{item.rma}: {error.message}")
+        self.message_user(request, ngettext("%d return approved.", "%d returns approved.", done) % done,
+                          messages.SUCCESS)
+        for problem in failed:
+            self.message_user(request, problem, messages.WARNING)
 
     def has_delete_permission(self, request, obj=None):
         return False

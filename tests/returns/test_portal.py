@@ -107,3 +107,13 @@ def test_withdraw_from_the_portal(client, order, buyer):
     client.post(reverse("returns:withdraw", args=[request.rma]))
     request.refresh_from_db()
     assert request.status == ReturnRequest.Status.CLOSED
+
+
+def test_staff_approve_several_waiting_returns_at_once(client, order, django_user_model):
+    waiting = [ask(order, ("A", 1), reason="damaged") for _ in range(2)]
+    done = ask(order, ("B", 1))
+    admin = django_user_model.objects.create_superuser("boss", "boss@shop.example", "pw-123-xyz")
+    client.force_login(admin)
+    client.post(reverse("admin:returns_returnrequest_changelist"),
+                {"action": "bulk_approve", "_selected_action": [r.pk for r in [*waiting, done]]})
+    assert set(ReturnRequest.objects.values_list("status", flat=True)) == {"approved"}
