@@ -260,7 +260,8 @@ class ReturnRequest(ConcurrentTransitionMixin, models.Model):
 
     @fsm_log_by
     @fsm_log_description
-    @transition(field=status, source=[Status.APPROVED, *RESOLVED], target=Status.CLOSED)
+    # From inspected too: nothing accepted, nothing to pay back.
+    @transition(field=status, source=[Status.APPROVED, Status.INSPECTED, *RESOLVED], target=Status.CLOSED)
     def close(self, by=None, description=None):
         self.closed_at = timezone.now()
 

@@ -401,3 +401,18 @@ def test_the_customer_may_withdraw_before_shipping_only(order, consumer):
         services.return_withdraw(return_id=shipped.pk, actor=order.customer.user)
     shipped.refresh_from_db()
     assert shipped.status == Status.IN_TRANSIT and Event.objects.count() == before
+
+
+def test_nothing_accepted_at_inspection_pays_nothing_and_can_be_closed(order, returns_staff):
+    request = ask(order, ("A", 1))
+    services.return_receive(return_id=request.pk, actor=returns_staff)
+    line = request.lines.get()
+    with pytest.raises(InvalidInput):  # unknown condition: nothing changes
+        services.return_inspect(return_id=request.pk, actor=returns_staff, conditions={line.pk: "shiny"})
+    request.refresh_from_db()
+    assert request.status == Status.RECEIVED and _stock("A")[1] == 1
+    inspected = services.return_inspect(return_id=request.pk, actor=returns_staff,
+                                        conditions={line.pk: ReturnLine.Condition.REFUSED}, notes="Worn")
+    assert (inspected.items_value, inspected.refund_amount) == (Decimal("0.00"), Decimal("0.00"))
+    closed = services.return_close(return_id=request.pk, actor=returns_staff, reason="Nothing accepted")
+    assert closed.status == Status.CLOSED and not Payment.objects.filter(kind=Payment.Kind.REFUND).exists()
