@@ -1,4 +1,6 @@
 from django.contrib import admin, messages
+from django.shortcuts import get_object_or_404
+from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
@@ -103,9 +105,10 @@ class ReturnRequestAdmin(TransitionButtonsMixin, admin.ModelAdmin):
                        "items_value", "restocking_fee", "refund_amount", "policy", "decision", "decision_rule",
                        "decision_message", "tracking_number", "inspection_notes", "exchange_order", "created_at",
                        "approved_at", "shipped_at", "received_at", "resolved_at", "closed_at", "reminded_at",
-                       "transition_buttons", "inspection"]
+                       "transition_buttons", "inspection", "label_link"]
     fieldsets = [
-        (None, {"fields": ["rma", "status", "transition_buttons", "inspection", "order", "customer", "reason",
+        (None, {"fields": ["rma", "status", "transition_buttons", "inspection", "label_link", "order", "customer",
+                           "reason",
                            "resolution", "comments"]}),
         (_("Policy decision"), {"fields": ["policy", "decision", "decision_rule", "decision_message"]}),
         (_("Money"), {"fields": ["currency", "items_value", "restocking_fee", "refund_amount", "exchange_order"]}),
@@ -151,6 +154,28 @@ class ReturnRequestAdmin(TransitionButtonsMixin, admin.ModelAdmin):
             rows.append((line.quantity, line.sku, line.name, format_html(
                 '<select name="condition_{}">{}</select>', line.pk, options)))
         return format_html_join("", "<div>{} × {} {} {}</div>", rows)
+
+    @admin.display(description=_("return label"))
+    def label_link(self, obj):
+        if obj is None or obj.pk is None:
+            return "—"
+        return format_html('<a href="{}">{}</a>', reverse("admin:returns_returnrequest_label", args=[obj.pk]),
+                           _("Return label and packing slip (PDF)"))
+
+    def get_urls(self):
+        return [path("<int:object_id>/label.pdf", self.admin_site.admin_view(self.label_view),
+                     name="returns_returnrequest_label"), *super().get_urls()]
+
+    def label_view(self, request, object_id):
+        from django.core.exceptions import PermissionDenied
+
+        from .pdf import return_label_pdf
+        from .policy import active_policy
+
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        item = get_object_or_404(ReturnRequest.objects.select_related("order"), pk=object_id)
+        return return_label_pdf(item, policy=item.policy or active_policy())
 
     def run_transition(self, request, obj, action):
         if action is RETURN_ACTIONS["inspect"]:

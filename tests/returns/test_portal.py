@@ -90,6 +90,8 @@ def test_staff_inspect_and_refund_with_the_admin_buttons(client, order, django_u
     assert request.status == ReturnRequest.Status.REFUNDED
     assert str(request.refund_amount) == "25.00"
     assert client.get(reverse("admin:returns_returnpolicy_changelist")).status_code == 200
+    label = client.get(reverse("admin:returns_returnrequest_label", args=[request.pk]))
+    assert label.content.startswith(b"%PDF")
 
 
 def test_the_returns_list_runs_a_fixed_number_of_queries(client, order, buyer, django_assert_max_num_queries):
