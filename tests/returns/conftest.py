@@ -60,3 +60,4 @@ def ask(order, *items, reason="changed_mind", resolution="refund", customer=None
                              replacement_variant_id=item[2].pk if len(item) > 2 else None) for item in items]
     return return_request_create(customer=customer or order.customer, order_number=order.number, lines=lines,
                                  reason=reason, resolution=resolution, now=now, **kwargs)
+
