@@ -8,7 +8,7 @@ from returns.models import ReturnRequest
 from shopauto.schedule import BEAT_SCHEDULE
 from tests.factories import AddressFactory, CustomerFactory
 
-from .conftest import delivered_order, details_for
+from .conftest import ask, delivered_order, details_for
 
 
 def test_the_reminder_job_is_scheduled_and_registered():
