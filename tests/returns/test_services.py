@@ -285,8 +285,16 @@ def test_refund_is_recorded_on_the_order_exactly_once(order, returns_staff):
 
 
 def test_store_credit_goes_to_the_customer_ledger(order, returns_staff):
+    early = ask(order, ("B", 1), resolution="store_credit")
+    before = Event.objects.count()
+    with pytest.raises(TransitionNotAllowed):  # not received and inspected yet
+        services.return_resolve(return_id=early.pk, actor=returns_staff)
+    assert Event.objects.count() == before and not StoreCreditEntry.objects.exists()
+
     request = _inspected(order, returns_staff, ("A", 1), resolution="store_credit")
-    services.return_resolve(return_id=request.pk, actor=returns_staff)
+    credited = services.return_resolve(return_id=request.pk, actor=returns_staff)
+    assert credited.status == Status.STORE_CREDIT
+    assert StateLog.objects.for_(credited).order_by("pk").last().by == returns_staff
     entry = StoreCreditEntry.objects.get()
     assert (entry.customer, entry.amount, entry.currency) == (order.customer, Decimal("20.00"), "EUR")
     assert _events(request)[-1] == "return.store_credit"
