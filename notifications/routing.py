@@ -44,6 +44,16 @@ ROUTES: tuple[Route, ...] = (
     # Any promotion.* event with {"customer_id", "title", "body", "url"}.
     Route("promotion.*", "promotion", CUSTOMER, marketing=True),
     Route("stock.low", "stock.low", STAFF_GROUP, group="Purchasing"),
+    Route("return.requested", "return.requested", CUSTOMER),
+    Route("return.approved", "return.approved", CUSTOMER),
+    Route("return.rejected", "return.rejected", CUSTOMER),
+    Route("return.needs_review", "return.needs_review", STAFF_GROUP, group="Support"),
+    Route("return.received", "return.received", CUSTOMER),
+    Route("return.refunded", "return.refunded", CUSTOMER),
+    Route("return.store_credit", "return.store_credit", CUSTOMER),
+    Route("return.exchanged", "return.exchanged", CUSTOMER),
+    Route("return.closed", "return.closed", CUSTOMER),
+    Route("return.reminder", "return.reminder", CUSTOMER),
 )
 
 # Templates sent by the code itself rather than by an event route.

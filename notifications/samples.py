@@ -21,6 +21,17 @@ _ORDER = {
     "transition": {"name": "cancel", "from": "placed", "to": "cancelled", "reason": "Requested by the customer"},
 }
 
+_RETURN = {
+    "rma": "RMA-7K2M9QXD", "customer_id": None, "email": "ana@example.com", "order_number": "SA-1001",
+    "status": "approved", "reason": "changed_mind", "reason_display": "Changed my mind", "resolution": "refund",
+    "resolution_display": "Refund", "decision": "approve", "decision_rule": "within_policy",
+    "decision_message": "Approved: within the return policy.", "currency": "EUR", "items_value": "38.00",
+    "restocking_fee": "3.80", "refund_amount": "34.20", "tracking_number": "", "exchange_order": None,
+    "lines": [{"sku": "TSHIRT-M-BLUE", "name": "Organic T-shirt, M, blue", "quantity": 2, "unit_price": "19.00",
+               "condition": None, "replacement_sku": None}],
+    "url": "/returns/RMA-7K2M9QXD/", "label_url": "/returns/RMA-7K2M9QXD/label.pdf",
+}
+
 SAMPLES = {
     **{key: {**_ORDER, "status": key.split(".")[1]} for key in (
         "order.placed", "order.awaiting_approval", "order.approval_requested", "order.confirmed", "order.shipped",
@@ -36,6 +47,14 @@ SAMPLES = {
     "promotion": {"customer_id": None, "title": "20% off hoodies this weekend",
                   "body": "Use code WARM20 at checkout until Sunday.", "url": "/catalog/",
                   "unsubscribe_url": "/notifications/unsubscribe/sample/"},
+    **{key: {**_RETURN, "status": key.split(".")[1]} for key in (
+        "return.requested", "return.approved", "return.received", "return.refunded", "return.store_credit",
+        "return.closed", "return.reminder")},
+    "return.rejected": {**_RETURN, "status": "rejected", "decision": "reject", "decision_rule": "return_window",
+                        "decision_message": "The return window for TSHIRT-M-BLUE closed on Nov. 1, 2026."},
+    "return.needs_review": {**_RETURN, "status": "requested", "decision": "review", "decision_rule": "value_threshold",
+                            "rule_display": "Value above automatic approval"},
+    "return.exchanged": {**_RETURN, "status": "exchanged", "resolution": "exchange", "exchange_order": "SA-2002"},
     "stock.low": {"variant_id": 7, "sku": "HOODIE-L-GREY", "product": "Hoodie", "warehouse": "Madrid",
                   "warehouse_id": 1, "available": 3, "reorder_point": 10, "purchase_order": "PO-0042"},
     "staff.alert": {"subject": "Carrier API is down", "body": "Shipments are queued until it is back.",
@@ -55,7 +74,7 @@ SAMPLES = {
 def sample_context(template_key: str) -> dict:
     context = deepcopy(SAMPLES.get(template_key, {}))
     context.setdefault("recipient_name", "Ana")
-    for key in ("url", "unsubscribe_url"):
+    for key in ("url", "unsubscribe_url", "label_url"):
         if isinstance(context.get(key), str) and context[key].startswith("/"):
             context[key] = settings.SITE_URL + context[key]
     return context

@@ -612,6 +612,33 @@ def _refund_payments(order: Order, *, actor=None) -> None:
 
 
 @transaction.atomic
+def order_refund(*, order_id: int, amount: Decimal, reason: str, reference: str = "", actor=None) -> Payment:
+    """Record money paid back for (part of) an order, e.g. a return: a Payment of kind
+    refund, and order.refunded. Never refunds more than the order's total; the same
+    reference twice records once. Callers check permissions (returns, staff tools)."""
+    order = _locked(order_id)
+    if reference:
+        existing = Payment.objects.filter(order=order, kind=Payment.Kind.REFUND, reference=reference).first()
+        if existing is not None:
+            return existing
+    if amount <= 0:
+        raise InvalidInput(fields={"amount": [_("Must be positive.")]})
+    refunded = order.payments.filter(kind=Payment.Kind.REFUND).aggregate(s=Sum("amount"))["s"] or Decimal("0")
+    if refunded + amount > order.total:
+        raise InvalidInput(_("This would refund more than the order's total."),
+                           fields={"amount": [_("At most %(left)s.") % {"left": order.total - refunded}]})
+    payment = Payment.objects.create(order=order, kind=Payment.Kind.REFUND, method=order.payment_method, amount=amount,
+                                     currency=order.currency, reference=reference,
+                                     recorded_by=actor if getattr(actor, "pk", None) else None)
+    if refunded + amount >= order.total:
+        order.payment_status = Order.PaymentStatus.REFUNDED
+        order.save(update_fields=["payment_status"])
+    emit("order.refunded", subject=order,
+         payload={**order_payload(order), "refund": str(amount), "refund_reason": str(reason)}, actor=actor)
+    return payment
+
+
+@transaction.atomic
 def order_complete(*, order_id: int) -> Order | None:
     order = _locked(order_id)
     if not can_proceed(order.complete):

@@ -5,3 +5,4 @@ from django.utils.translation import gettext_lazy as _
 class ReturnsConfig(AppConfig):
     name = "returns"
     verbose_name = _("Returns")
+    portal_nav = ((_("Returns"), "returns:list"),)
