@@ -1,0 +1,36 @@
+"""`{% load money %}{{ amount|money:currency }}`: an amount in the active language's
+format (Babel/CLDR): "€1,234.50" in English, "1234,50 €" in Spanish, "€ 1.234,50" in
+Brazilian Portuguese, "€1,234.50" in Simplified Chinese."""
+
+from decimal import Decimal, InvalidOperation
+
+from babel.numbers import format_currency, format_decimal
+from django import template
+from django.conf import settings
+from django.utils.translation import get_language, to_locale
+
+register = template.Library()
+
+
+def babel_locale(language: str | None = None) -> str:
+    return to_locale(language or get_language() or settings.LANGUAGE_CODE)
+
+
+def format_money(amount, currency: str | None = None, language: str | None = None) -> str:
+    """Decimal (or its string, as in event payloads) → localized text; "" for None/"".
+    Without a currency only the number is localized (two decimals)."""
+    if amount is None or amount == "":
+        return ""
+    try:
+        value = amount if isinstance(amount, Decimal) else Decimal(str(amount))
+    except (InvalidOperation, ValueError):
+        return str(amount)
+    locale = babel_locale(language)
+    if not currency:
+        return format_decimal(value, format="#,##0.00", locale=locale)
+    return format_currency(value, currency.upper(), locale=locale)
+
+
+@register.filter
+def money(amount, currency=None):
+    return format_money(amount, currency)
