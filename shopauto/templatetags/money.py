@@ -1,7 +1,9 @@
-"""`{% load money %}{{ amount|money:currency }}`: an amount in the active language's
+"""`{{ amount|money:currency }}` (a template builtin: no {% load %} needed, also in the
+email templates staff edit): an amount in the active language's
 format (Babel/CLDR): "€1,234.50" in English, "1234,50 €" in Spanish, "€ 1.234,50" in
 Brazilian Portuguese, "€1,234.50" in Simplified Chinese."""
 
+from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from babel.numbers import format_currency, format_decimal
@@ -33,4 +35,24 @@ def format_money(amount, currency: str | None = None, language: str | None = Non
 
 @register.filter
 def money(amount, currency=None):
+    return format_money(amount, currency)
+
+
+@register.filter
+def isodate(value):
+    """"2026-12-01" (dates in event payloads are ISO strings) → a date, so that `|date`
+    formats it for the active language; anything else is returned unchanged."""
+    if isinstance(value, str) and value:
+        try:
+            return date.fromisoformat(value[:10])
+        except ValueError:
+            return value
+    return value
+
+
+@register.simple_tag(name="money")
+def money_tag(amount, currency=None):
+    """`{% money total currency %}`: the same, for templates whose context may lack the
+    currency (email templates, staff test sends): a missing tag argument renders "",
+    where a missing filter argument would fail the whole render."""
     return format_money(amount, currency)
