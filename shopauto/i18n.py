@@ -20,6 +20,8 @@ from __future__ import annotations
 import ast
 import io
 import os
+import re
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -201,7 +203,8 @@ def update_catalogs(messages: dict | None = None) -> dict[str, int]:
             if previous is None:
                 count += 1
             new.add(message.msgid, string, locations=message.locations, flags=flags, context=message.context)
-        for entry in old:
+        # Vanished msgids stay as #~ entries: a reworded string's old translation is at hand.
+        for entry in [*old, *old.obsolete.values()]:
             if entry.id and (entry.context, entry.id if isinstance(entry.id, str) else entry.id[0]) not in messages:
                 new.obsolete[entry.id] = entry
         write_catalog(language, new)
@@ -273,3 +276,71 @@ def format_missing(missing: dict[str, list[Message]]) -> str:
             where = ", ".join(f"{path}:{line}" for path, line in message.locations[:2])
             lines.append(f"  - {json_key(message)!r}  ({where})")
     return "\n".join(lines)
+
+
+# %(name)s / %(n)d / %s in catalogs; {{ var }} in email templates.
+PLACEHOLDER_RE = re.compile(r"%\(\w+\)[sdif]|%[sdif]")
+
+
+def placeholders(text: str) -> Counter:
+    return Counter(PLACEHOLDER_RE.findall(text.replace("%%", "")))
+
+
+def placeholder_mismatches(language: str) -> list[str]:
+    """Entries of a catalog whose translation does not use exactly the placeholders of
+    its msgid (a missing or renamed %(name)s raises KeyError at runtime)."""
+    problems = []
+    for entry in read_catalog(language):
+        if not entry.id or not entry.string:
+            continue
+        ids = entry.id if isinstance(entry.id, (tuple, list)) else (entry.id,)
+        strings = entry.string if isinstance(entry.string, (tuple, list)) else (entry.string,)
+        allowed = [placeholders(text) for text in ids]
+        for text in strings:
+            # A plural form may drop the count (e.g. "one order"): it must not invent names.
+            found = placeholders(text)
+            if text and found not in allowed and not (len(ids) > 1 and set(found) <= set(allowed[-1])):
+                problems.append(f"{language}: {ids[0]!r} → {text!r}")
+    return problems
+
+
+EMAIL_ROOT = Path("notifications") / "email"
+_TEMPLATE_NAMES_RE = re.compile(r"{{\s*(.+?)\s*}}|{%\s*(if|elif|money|for\s+\w+\s+in|include|with)\s+(.+?)\s*%}")
+_IDENT_RE = re.compile(r"(?<![\w.|:])([A-Za-z_]\w*)")
+_NOT_VARIABLES = {"and", "or", "not", "in", "is", "None", "True", "False"}
+
+
+def template_variables(source: str) -> set[str]:
+    """Root context names a template uses ({{ total|money:currency }} → total, currency),
+    plus the templates it includes: what a translation must keep."""
+    names = set()
+    for output, tag, arguments in _TEMPLATE_NAMES_RE.findall(source):
+        if tag == "include":
+            names.add(arguments)
+            continue
+        expression = re.sub(r"\"[^\"]*\"|'[^']*'", "", output or arguments)
+        # Filter names follow "|"; arguments follow ":" and are variables.
+        expression = re.sub(r"\|\s*\w+", "", expression).replace(":", " ")
+        names.update(name for name in _IDENT_RE.findall(expression) if name not in _NOT_VARIABLES)
+    return names
+
+
+def email_template_mismatches(template_dir: Path | None = None) -> list[str]:
+    """Translated default email files that use other variables than the English file."""
+    root = Path(template_dir or Path(settings.BASE_DIR) / "templates") / EMAIL_ROOT
+    problems = []
+    for key_dir in sorted(p for p in root.iterdir() if p.is_dir()):
+        english = key_dir / settings.LANGUAGE_CODE
+        if not english.is_dir():
+            continue
+        for language_dir in sorted(p for p in key_dir.iterdir() if p.is_dir() and p != english):
+            for part in sorted(english.iterdir()):
+                translated = language_dir / part.name
+                if not translated.exists():
+                    problems.append(f"{translated}: missing")
+                    continue
+                want = template_variables(part.read_text(encoding="utf-8"))
+                got = template_variables(translated.read_text(encoding="utf-8"))
+                if want != got:
+                    problems.append(f"{translated}: missing {sorted(want - got)}, extra {sorted(got - want)}")
+    return problems

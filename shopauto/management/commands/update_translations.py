@@ -33,5 +33,8 @@ class Command(BaseCommand):
             Path(export).write_text(json.dumps(payload, ensure_ascii=False, indent=1), encoding="utf-8")
             self.stdout.write(f"Wrote the gaps to {export}")
         self.stdout.write(i18n.format_missing(missing) or "Every catalog is complete.")
-        if check and missing:
+        broken = [problem for language in i18n.translated_languages() for problem in i18n.placeholder_mismatches(language)]
+        for problem in broken:
+            self.stdout.write(f"Placeholder mismatch: {problem}")
+        if check and (missing or broken):
             raise CommandError("Untranslated portal strings (see above).")
