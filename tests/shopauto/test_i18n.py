@@ -214,6 +214,15 @@ def test_the_switcher_refuses_an_unknown_language_and_works_for_visitors(client)
 
 
 @pytest.mark.django_db
+def test_a_visitor_gets_the_browsers_language_until_they_choose(client):
+    page = client.get(reverse("customers:login"), HTTP_ACCEPT_LANGUAGE="pt-BR,pt;q=0.9,en;q=0.5")
+    assert page.headers["Content-Language"] == "pt-br"
+    assert client.get(reverse("customers:login"), HTTP_ACCEPT_LANGUAGE="zh-CN").headers["Content-Language"] == "zh-hans"
+    client.post(reverse("set_language"), {"language": "it", "next": "/"})
+    assert client.get(reverse("customers:login"), HTTP_ACCEPT_LANGUAGE="pt-BR").headers["Content-Language"] == "it"
+
+
+@pytest.mark.django_db
 def test_the_admin_stays_english_whatever_the_cookie_browser_or_profile(client, admin_client):
     admin_client.cookies[settings.LANGUAGE_COOKIE_NAME] = "es"
     response = admin_client.get("/admin/", HTTP_ACCEPT_LANGUAGE="pt-br")
