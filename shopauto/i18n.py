@@ -344,3 +344,28 @@ def email_template_mismatches(template_dir: Path | None = None) -> list[str]:
                 if want != got:
                     problems.append(f"{translated}: missing {sorted(want - got)}, extra {sorted(got - want)}")
     return problems
+
+
+def customer_email_keys() -> list[str]:
+    """Default email templates a customer can receive: every key shipped under
+    templates/notifications/email/ except staff ones (staff.*, the notifications
+    SYSTEM_TEMPLATES, and keys whose every route goes to a staff group)."""
+    from notifications.routing import ROUTES, STAFF_GROUP, SYSTEM_TEMPLATES
+
+    root = Path(settings.BASE_DIR) / "templates" / EMAIL_ROOT
+    keys = []
+    for key_dir in sorted(p for p in root.iterdir() if p.is_dir()):
+        routes = [route for route in ROUTES if route.template_key == key_dir.name]
+        staff_only = (key_dir.name.startswith("staff.") or key_dir.name in SYSTEM_TEMPLATES
+                      or (routes and all(route.recipients == STAFF_GROUP for route in routes)))
+        if not staff_only:
+            keys.append(key_dir.name)
+    return keys
+
+
+def missing_email_translations() -> list[str]:
+    """"<key>/<language>" for each customer email without a shipped file in a language."""
+    from notifications.templating import file_source
+
+    return [f"{key}/{language}" for key in customer_email_keys() for language in translated_languages()
+            if file_source(key=key, language=language) is None]

@@ -36,5 +36,11 @@ class Command(BaseCommand):
         broken = [problem for language in i18n.translated_languages() for problem in i18n.placeholder_mismatches(language)]
         for problem in broken:
             self.stdout.write(f"Placeholder mismatch: {problem}")
-        if check and (missing or broken):
+        emails = i18n.missing_email_translations()
+        if emails:
+            self.stdout.write("Customer emails without a translated default (templates/notifications/email/): "
+                              + ", ".join(emails))
+        for problem in i18n.email_template_mismatches():
+            self.stdout.write(f"Email template variables differ from English: {problem}")
+        if check and (missing or broken or emails):
             raise CommandError("Untranslated portal strings (see above).")
