@@ -239,7 +239,7 @@ def reset_translation_cache() -> None:
     trans_real._translations = {}
     trans_real._default = None
     trans_real._active = trans_real.Local()
-    trans_real.check_for_language.cache_clear()
+    trans_real.translation_catalog_exists.cache_clear()
 
 
 def json_key(message: Message) -> str:
