@@ -18,7 +18,7 @@ EMBEDDED_ENV := SECURE_SSL_REDIRECT=$${SECURE_SSL_REDIRECT:-false} SESSION_COOKI
 TEST_ENV := DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/shopauto} \
 	REDIS_URL=$${REDIS_URL-redis://127.0.0.1:6379/15}
 
-.PHONY: run test test-embedded install lint migrate demo bench clean
+.PHONY: run test test-embedded install lint migrate demo bench clean translations messages
 
 $(STAMP): requirements.txt
 	@echo "==> Creating the virtualenv in $(VENV) and installing requirements"
@@ -32,7 +32,16 @@ $(STAMP): requirements.txt
 
 install: $(STAMP)
 
-run: install
+# Compiled catalogs (.mo) are built, never committed: Babel compiles them, no GNU gettext needed.
+translations: install
+	@$(BIN)/python manage.py compile_translations -v 0
+
+# Developer step: extract new portal strings into locale/*/LC_MESSAGES/django.po and list
+# what is untranslated (pure Python: no xgettext). Fill with --export/--import, see README.
+messages: install
+	@$(BIN)/python manage.py update_translations
+
+run: install translations
 	@echo "==> Migrating the database"
 	@$(EMBEDDED_ENV) $(BIN)/python manage.py migrate --noinput
 	@echo "==> Loading the demo shop"
@@ -46,10 +55,10 @@ run: install
 	@echo ""
 	@$(EMBEDDED_ENV) $(BIN)/honcho start -f Procfile
 
-test: install
+test: install translations
 	@$(TEST_ENV) $(BIN)/python -m pytest $(PYTEST_ARGS)
 
-test-embedded: install
+test-embedded: install translations
 	@DATABASE_URL=sqlite:///$(CURDIR)/var/test-embedded.sqlite3 REDIS_URL= $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install

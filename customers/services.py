@@ -1,8 +1,11 @@
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from automation.services import emit
+from shopauto.exceptions import InvalidInput
 
 from .models import Company, CustomerProfile
 
@@ -53,3 +56,15 @@ def customer_payload(customer: CustomerProfile) -> dict:
         "language": customer.language,
         "marketing_consent": customer.marketing_consent,
     }
+
+
+@transaction.atomic
+def customer_set_language(*, customer: CustomerProfile, language: str) -> CustomerProfile:
+    """Remember the language a customer picked (switcher, account page) on their profile, so
+    the portal and their emails follow them to any device."""
+    if language not in dict(settings.LANGUAGES):
+        raise InvalidInput(fields={"language": [_("Unknown language.")]})
+    updated = CustomerProfile.objects.filter(pk=customer.pk).exclude(language=language).update(language=language)
+    if updated:
+        customer.language = language
+    return customer

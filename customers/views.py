@@ -5,7 +5,9 @@ from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 from django.utils import translation
 from django.utils.decorators import method_decorator
+from django.utils.translation import check_for_language
 from django.utils.translation import gettext as _
+from django.views import i18n as django_i18n
 from django_ratelimit.decorators import ratelimit
 
 from . import services
@@ -57,3 +59,15 @@ def account(request):
     return render(request, "customers/account.html", {
         "form": form, "customer": customer, "addresses": address_list_for_customer(customer=customer),
     })
+
+
+def set_language(request):
+    """The portal's language switcher: Django's set_language (cookie + safe redirect), and for
+    a signed-in customer also their profile, so the choice sticks on every device and in
+    their emails. Mounted at /i18n/setlang/ under the name "set_language"."""
+    response = django_i18n.set_language(request)
+    language = request.POST.get(django_i18n.LANGUAGE_QUERY_PARAMETER) if request.method == "POST" else None
+    profile = getattr(request.user, "customer_profile", None) if request.user.is_authenticated else None
+    if profile is not None and language and language in dict(settings.LANGUAGES) and check_for_language(language):
+        services.customer_set_language(customer=profile, language=language)
+    return response

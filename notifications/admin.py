@@ -45,7 +45,7 @@ class NotificationTemplateAdmin(admin.ModelAdmin):
     list_display = ["key", "language", "channel", "is_active", "updated_at", "updated_by", "preview_link"]
     list_filter = ["language", "is_active", "key"]
     search_fields = ["key", "subject"]
-    readonly_fields = ["updated_at", "updated_by"]
+    readonly_fields = ["updated_at", "updated_by", "other_languages"]
     change_list_template = "admin/notifications/notificationtemplate/change_list.html"
     change_form_template = "admin/notifications/notificationtemplate/change_form.html"
 
@@ -63,6 +63,36 @@ class NotificationTemplateAdmin(admin.ModelAdmin):
             if source is not None:
                 initial.update(subject=source.subject.strip(), body_text=source.body_text, body_html=source.body_html)
         return initial
+
+    @admin.display(description=_("all languages"))
+    def other_languages(self, obj):
+        """Every language of this template key side by side (staff row, shipped file or
+        fallback), each with a link to edit it: translators compare while they edit."""
+        if obj is None or not obj.key:
+            return "-"
+        rows = {row.language: row for row in NotificationTemplate.objects.filter(key=obj.key, channel=obj.channel)}
+        columns = []
+        for code, name in settings.LANGUAGES:
+            row = rows.get(code)
+            if row is not None:
+                subject, body, origin = row.subject, row.body_text, _("edited by staff") if row.is_active else _(
+                    "inactive staff row")
+                link = reverse("admin:notifications_notificationtemplate_change", args=[row.pk])
+            else:
+                source = templating.file_source(key=obj.key, language=code)
+                subject, body = (source.subject, source.body_text) if source else ("", "")
+                origin = _("shipped file") if source else _("missing: falls back to %(language)s") % {
+                    "language": settings.LANGUAGE_CODE}
+                link = reverse("admin:notifications_notificationtemplate_add") + f"?key={obj.key}&language={code}"
+            current = code == obj.language
+            columns.append(format_html(
+                '<div class="i18n-column" data-language="{}" style="flex:1 0 18em;min-width:18em;border:1px solid '
+                '{};padding:6px"><strong>{}</strong> <small>({}; {})</small> <a href="{}">{}</a>'
+                '<div><em>{}</em></div><pre style="white-space:pre-wrap;max-height:24em;overflow:auto">{}</pre></div>',
+                code, "#2563eb" if current else "#ddd", name, code, origin, link,
+                _("edit") if row is not None else _("customize"), subject.strip(), body))
+        return format_html('<div style="display:flex;gap:8px;overflow-x:auto">{}</div>',
+                           format_html("".join(["{}"] * len(columns)), *columns))
 
     @admin.display(description=_("preview"))
     def preview_link(self, obj):

@@ -102,6 +102,9 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "shopauto.context_processors.portal",
             ],
+            # {{ amount|money:currency }} and {{ iso|isodate|date }} everywhere, also in the
+            # email templates staff edit in the admin.
+            "builtins": ["shopauto.templatetags.money"],
         },
     },
 ]

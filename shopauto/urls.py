@@ -3,6 +3,8 @@ from django.urls import include, path
 from django.views.i18n import JavaScriptCatalog
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from customers.views import set_language
+
 from . import views
 from .api import build_router, extra_urlpatterns
 
@@ -22,6 +24,8 @@ urlpatterns = [
     path("returns/", include("returns.urls")),
     path("notifications/", include("notifications.urls")),
     path("automation/", include("automation.urls")),
+    # Before Django's own i18n URLs: the switcher also saves a signed-in customer's language.
+    path("i18n/setlang/", set_language, name="set_language"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("admin/", admin.site.urls),
