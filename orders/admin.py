@@ -1,38 +1,38 @@
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
-from django.shortcuts import get_object_or_404, redirect
-from django.urls import path, reverse
-from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from django_fsm_log.admin import StateLogInline
 
+from shopauto.admin_transitions import TransitionAction, TransitionButtonsMixin
 from shopauto.exceptions import DomainError
 
 from . import services
 from .models import Cart, CartLine, Holiday, Order, OrderLine, Payment, Shipment, ShippingMethod, ShippingRate
 from .pdf import packing_slips_pdf
 
-# Transition buttons: (label, service call, permission, states it applies to)
+A = TransitionAction
+# Transition buttons: label, service call (order, user, note), permission, FSM guard.
 ORDER_ACTIONS = {
-    "approve": (_("Approve"), lambda o, u, r: services.order_approve(order_id=o.pk, actor=u), "orders.approve_order"),
-    "hold": (_("Put on hold"), lambda o, u, r: services.order_hold(order_id=o.pk, actor=u, reason=r),
-             "orders.hold_order"),
-    "release": (_("Release hold"), lambda o, u, r: services.order_release(order_id=o.pk, actor=u), "orders.hold_order"),
-    "confirm": (_("Confirm"), lambda o, u, r: services.order_confirm(order_id=o.pk, actor=u), "orders.change_order"),
-    "start_processing": (_("Start processing"),
-                         lambda o, u, r: services.order_start_processing(order_id=o.pk, actor=u), "orders.ship_order"),
-    "ship": (_("Ship"), lambda o, u, r: services.order_ship(order_id=o.pk, actor=u, tracking_number=r),
-             "orders.ship_order"),
-    "mark_paid": (_("Mark paid (full amount)"),
-                  lambda o, u, r: services.order_mark_paid(order_id=o.pk, actor=u, amount=o.total, reference=r),
-                  "orders.mark_order_paid"),
-    "cancel": (_("Cancel"), lambda o, u, r: services.order_cancel(order_id=o.pk, actor=u, reason=r),
-               "orders.cancel_order"),
+    "approve": A(_("Approve"), lambda o, u, r: services.order_approve(order_id=o.pk, actor=u),
+                 "orders.approve_order", "approve"),
+    "hold": A(_("Put on hold"), lambda o, u, r: services.order_hold(order_id=o.pk, actor=u, reason=r),
+              "orders.hold_order", "hold"),
+    "release": A(_("Release hold"), lambda o, u, r: services.order_release(order_id=o.pk, actor=u),
+                 "orders.hold_order", "release"),
+    "confirm": A(_("Confirm"), lambda o, u, r: services.order_confirm(order_id=o.pk, actor=u),
+                 "orders.change_order", "confirm"),
+    "start_processing": A(_("Start processing"),
+                          lambda o, u, r: services.order_start_processing(order_id=o.pk, actor=u),
+                          "orders.ship_order", "start_processing"),
+    "ship": A(_("Ship"), lambda o, u, r: services.order_ship(order_id=o.pk, actor=u, tracking_number=r),
+              "orders.ship_order", "ship"),
+    # Not a status change: no guard; see OrderAdmin.transition_allowed.
+    "mark_paid": A(_("Mark paid (full amount)"),
+                   lambda o, u, r: services.order_mark_paid(order_id=o.pk, actor=u, amount=o.total, reference=r),
+                   "orders.mark_order_paid"),
+    "cancel": A(_("Cancel"), lambda o, u, r: services.order_cancel(order_id=o.pk, actor=u, reason=r),
+                "orders.cancel_order", "cancel"),
 }
-# Which FSM transition guards each button (mark_paid is not a status change).
-_GUARD = {"approve": "approve", "hold": "hold", "release": "release", "confirm": "confirm",
-          "start_processing": "start_processing", "ship": "ship", "cancel": "cancel"}
 
 
 class OrderLineInline(admin.TabularInline):
@@ -69,7 +69,9 @@ class PaymentInline(admin.TabularInline):
 
 
 @admin.register(Order)
-class OrderAdmin(admin.ModelAdmin):
+class OrderAdmin(TransitionButtonsMixin, admin.ModelAdmin):
+    transition_actions = ORDER_ACTIONS
+    transition_note_placeholder = _("Reason / tracking number / payment reference (optional)")
     list_display = ["number", "customer", "company", "status", "payment_status", "total_display", "placed_at",
                     "estimated_delivery"]
     list_filter = ["status", "payment_status", "payment_method", "company", "shipping_method"]
@@ -102,65 +104,10 @@ class OrderAdmin(admin.ModelAdmin):
     def total_display(self, obj):
         return f"{obj.total} {obj.currency}"
 
-    def available_actions(self, request, order):
-        from django_fsm import can_proceed
-
-        available = []
-        for name, (label, _call, perm) in ORDER_ACTIONS.items():
-            if not request.user.has_perm(perm):
-                continue
-            guard = _GUARD.get(name)
-            if guard and not can_proceed(getattr(order, guard)):
-                continue
-            if name == "mark_paid" and (order.payment_status == Order.PaymentStatus.PAID
-                                        or order.status == Order.Status.CANCELLED):
-                continue
-            available.append((name, label))
-        return available
-
-    @admin.display(description=_("actions"))
-    def transition_buttons(self, obj):
-        request = getattr(self, "_request", None)
-        if obj is None or obj.pk is None or request is None:
-            return "—"
-        buttons = [
-            format_html('<button type="submit" name="action_name" value="{}" class="button" '
-                        'formaction="{}" formmethod="post" style="margin:0 .4rem .4rem 0">{}</button>',
-                        name, reverse("admin:orders_order_transition", args=[obj.pk]), label)
-            for name, label in self.available_actions(request, obj)
-        ]
-        if not buttons:
-            return _("No action available in this state.")
-        note = format_html('<input type="text" name="reason" placeholder="{}" style="width:20rem"><br>',
-                           _("Reason / tracking number / payment reference (optional)"))
-        return format_html("{}{}", note, format_html_join("", "{}", ((button,) for button in buttons)))
-
-    def get_form(self, request, obj=None, **kwargs):
-        self._request = request
-        return super().get_form(request, obj, **kwargs)
-
-    def get_urls(self):
-        return [path("<int:order_id>/transition/", self.admin_site.admin_view(self.transition_view),
-                     name="orders_order_transition"), *super().get_urls()]
-
-    def transition_view(self, request, order_id):
-        if request.method != "POST":
-            raise PermissionDenied
-        order = get_object_or_404(Order, pk=order_id)
-        name = request.POST.get("action_name", "")
-        if name not in ORDER_ACTIONS:
-            messages.error(request, _("Unknown action."))
-        else:
-            label, call, perm = ORDER_ACTIONS[name]
-            if not request.user.has_perm(perm):
-                raise PermissionDenied
-            try:
-                call(order, request.user, request.POST.get("reason", "").strip())
-            except DomainError as error:
-                messages.error(request, error.message)
-            else:
-                messages.success(request, _("%(action)s: done.") % {"action": label})
-        return redirect("admin:orders_order_change", order_id)
+    def transition_allowed(self, request, order, name):
+        if name == "mark_paid":
+            return order.payment_status != Order.PaymentStatus.PAID and order.status != Order.Status.CANCELLED
+        return True
 
     @admin.action(description=_("Start processing the selected orders"), permissions=["ship"])
     def bulk_start_processing(self, request, queryset):

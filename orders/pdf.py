@@ -1,36 +1,13 @@
 """Packing slips as PDF (fpdf2: pure Python, no system libraries to install)."""
 
-from pathlib import Path
-
 from django.http import HttpResponse
 from django.utils.translation import gettext as _
-from fpdf import FPDF
 
-# DejaVu covers Latin, Greek and Cyrillic; without it we fall back to a core font.
-_FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
-
-
-class _Document(FPDF):
-    def setup(self):
-        if _FONT.exists():
-            self.add_font("body", "", str(_FONT))
-            self.add_font("body", "B", str(_FONT.with_name("DejaVuSans-Bold.ttf")))
-            self.unicode = True
-        else:
-            self.unicode = False
-        self.set_auto_page_break(auto=True, margin=15)
-
-    def text(self, value) -> str:  # noqa: A003
-        value = str(value)
-        return value if self.unicode else value.encode("latin-1", "replace").decode("latin-1")
-
-    def font(self, size, bold=False):
-        self.set_font("body" if self.unicode else "helvetica", "B" if bold else "", size)
+from shopauto.pdf import Document
 
 
 def packing_slips_pdf(orders, *, filename: str) -> HttpResponse:
-    pdf = _Document()
-    pdf.setup()
+    pdf = Document().setup()
     for order in orders:
         pdf.add_page()
         pdf.font(16, bold=True)
@@ -56,6 +33,4 @@ def packing_slips_pdf(orders, *, filename: str) -> HttpResponse:
             pdf.cell(40, 7, pdf.text(line.sku), border=1)
             pdf.cell(120, 7, pdf.text(line.name[:70]), border=1)
             pdf.cell(25, 7, str(line.quantity), border=1, new_x="LMARGIN", new_y="NEXT", align="R")
-    response = HttpResponse(bytes(pdf.output()), content_type="application/pdf")
-    response["Content-Disposition"] = f'inline; filename="{filename}"'
-    return response
+    return pdf.response(filename=filename)
