@@ -301,6 +301,13 @@ ORDER_ALERT_THRESHOLD = Decimal(env.str("ORDER_ALERT_THRESHOLD", default="10000"
 CARRIER_WEBHOOK_SECRET = env.str("CARRIER_WEBHOOK_SECRET", default="")
 PAYMENT_WEBHOOK_SECRET = env.str("PAYMENT_WEBHOOK_SECRET", default="")
 
+# --- Quotes ---------------------------------------------------------------------------
+# A version discounting any line more than this (vs the customer's price) needs a
+# manager's approval (permission quotes.approve_quote) before it is sent.
+QUOTE_MAX_DISCOUNT_PERCENT = Decimal(env.str("QUOTE_MAX_DISCOUNT_PERCENT", default="15"))
+QUOTE_VALIDITY_DAYS = env.int("QUOTE_VALIDITY_DAYS", default=30)
+QUOTE_EXPIRY_REMINDER_HOURS = env.int("QUOTE_EXPIRY_REMINDER_HOURS", default=72)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
