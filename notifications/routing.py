@@ -39,6 +39,17 @@ ROUTES: tuple[Route, ...] = (
     Route("customer.back_in_stock", "customer.back_in_stock", CUSTOMER, marketing=True),
     Route("cart.abandoned", "cart.abandoned", CUSTOMER, marketing=True),
     Route("stock.low", "stock.low", STAFF_GROUP, group="Purchasing"),
+    Route("quote.requested", "quote.requested", CUSTOMER),
+    Route("quote.requested", "quote.rfq_received", STAFF_GROUP, group="Sales"),
+    Route("quote.pending_approval", "quote.approval_needed", STAFF_GROUP, group="Managers"),
+    Route("quote.sent", "quote.sent", CUSTOMER),
+    Route("quote.expiring", "quote.expiring", CUSTOMER),
+    Route("quote.expired", "quote.expired", CUSTOMER),
+    Route("quote.accepted", "quote.accepted", CUSTOMER),
+    Route("quote.converted", "quote.converted", CUSTOMER),
+    Route("quote.conversion_failed", "quote.conversion_failed", CUSTOMER),
+    Route("quote.changes_requested", "quote.changes_requested", STAFF_GROUP, group="Sales"),
+    Route("quote.declined", "quote.declined", STAFF_GROUP, group="Sales"),
 )
 
 # Templates sent by the code itself rather than by an event route.

@@ -14,6 +14,7 @@ BEAT_SCHEDULE = {
     "orders.remind_abandoned_carts": {"task": "orders.tasks.remind_abandoned_carts", "schedule": 900.0},
     "orders.remind_approvers": {"task": "orders.tasks.remind_approvers", "schedule": 3600.0},
     "orders.complete_orders": {"task": "orders.tasks.complete_orders", "schedule": 3600.0},
+    "quotes.expire_quotes": {"task": "quotes.tasks.expire_quotes", "schedule": 900.0},
     "automation.purge_processed_events": {
         "task": "automation.tasks.purge_processed_events",
         "schedule": 3600.0,
