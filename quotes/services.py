@@ -50,7 +50,9 @@ class PricedLine:
 
 # ------------------------------------------------------------------------- helpers ---
 def _locked(quote_id: int) -> Quote:
-    quote = Quote.objects.select_for_update().filter(pk=quote_id).first()
+    # Locks the quote row only; the customer and company are read along for the event payload.
+    quote = (Quote.objects.select_for_update(of=("self",)).select_related("customer__user", "company")
+             .filter(pk=quote_id).first())
     if quote is None:
         raise QuoteNotFound()
     return quote
