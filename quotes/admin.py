@@ -1,4 +1,8 @@
+from datetime import datetime, timedelta
+from datetime import time as clock
 from decimal import Decimal, InvalidOperation
+
+from django.conf import settings
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -155,8 +159,8 @@ class QuoteAdmin(TransitionButtonsMixin, admin.ModelAdmin):
                 try:
                     services.quote_price(
                         quote_id=quote.pk, actor=request.user, lines=lines, note=request.POST.get("note", ""),
-                        valid_until=timezone.make_aware(timezone.datetime.combine(
-                            valid_until, timezone.datetime.max.time())) if valid_until else None,
+                        valid_until=timezone.make_aware(datetime.combine(valid_until, clock.max))
+                        if valid_until else None,
                         shipping=Decimal(shipping) if shipping else None)
                 except (DomainError, InvalidOperation) as error:
                     errors.append(getattr(error, "message", str(error)))
@@ -166,9 +170,8 @@ class QuoteAdmin(TransitionButtonsMixin, admin.ModelAdmin):
         rows = _pricing_rows(quote)
         context = {**self.admin_site.each_context(request), "quote": quote, "rows": rows, "errors": errors,
                    "opts": self.model._meta, "title": _("Price quote %(number)s") % {"number": quote.number},
-                   "limit": services.settings.QUOTE_MAX_DISCOUNT_PERCENT,
-                   "default_valid_until": (timezone.localdate()
-                                           + timezone.timedelta(days=services.settings.QUOTE_VALIDITY_DAYS))}
+                   "limit": settings.QUOTE_MAX_DISCOUNT_PERCENT,
+                   "default_valid_until": timezone.localdate() + timedelta(days=settings.QUOTE_VALIDITY_DAYS)}
         return render(request, "admin/quotes/quote_price.html", context)
 
 

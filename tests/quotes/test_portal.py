@@ -135,8 +135,9 @@ def test_staff_price_send_and_approve_in_the_admin(client, shop, buyer, sales, m
 
     client.post(reverse("admin:quotes_quote_price", args=[quote.pk]),
                 {"sku": ["A", "", ""], "quantity": ["20", "", ""], "unit_price": ["7.00", "", ""],
-                 "valid_until": "", "shipping": "", "note": "Special"})
+                 "valid_until": "2099-01-31", "shipping": "", "note": "Special"})
     version = quote.versions.get()
+    assert (version.valid_until.date().isoformat(), version.note) == ("2099-01-31", "Special")
     assert (version.needs_approval, version.lines.get().unit_price) == (True, Decimal("7.00"))
 
     change = client.get(reverse("admin:quotes_quote_change", args=[quote.pk])).content.decode()

@@ -439,3 +439,11 @@ def test_the_buyer_is_reminded_once_before_expiry(shop, buyer, sales, settings):
     price(quote, sales, (_variant, 10, "9.00"), valid_until=timezone.now() + timedelta(days=1))
     services.quote_send(quote_id=quote.pk, actor=sales)
     assert services.quotes_remind_expiring() == 1
+
+
+def test_the_managers_digest_counts_new_and_open_quotes(shop, buyer, sales):
+    sent_quote(shop, buyer, sales)
+    rfq(buyer, (shop.variant("B"), 1))
+    now = timezone.now()
+    summary = selectors.digest_summary(start=now - timedelta(days=1), end=now + timedelta(minutes=1))
+    assert summary["lines"] == ["2 new requests for quote", "Requested: 1", "Sent: 1"]
