@@ -3,7 +3,6 @@ from datetime import time as clock
 from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
-
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
