@@ -45,7 +45,8 @@ ROUTES: tuple[Route, ...] = (
     Route("quote.sent", "quote.sent", CUSTOMER),
     Route("quote.expiring", "quote.expiring", CUSTOMER),
     Route("quote.expired", "quote.expired", CUSTOMER),
-    Route("quote.accepted", "quote.accepted", CUSTOMER),
+    # The buyer just clicked "accept" and hears from the order next; Sales hear of it.
+    Route("quote.accepted", "quote.accepted", STAFF_GROUP, group="Sales"),
     Route("quote.converted", "quote.converted", CUSTOMER),
     Route("quote.conversion_failed", "quote.conversion_failed", CUSTOMER),
     Route("quote.changes_requested", "quote.changes_requested", STAFF_GROUP, group="Sales"),

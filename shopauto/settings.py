@@ -234,6 +234,8 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": "/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Several models have a `status` field; name each choice set after its model.
+    "ENUM_NAME_OVERRIDES": {"QuoteStatusEnum": "quotes.models.Quote.Status"},
 }
 
 # --- Celery ---------------------------------------------------------------------------
