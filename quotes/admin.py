@@ -199,7 +199,7 @@ def _priced_lines(post, quote) -> tuple[list, list]:
             continue
         variant = Variant.objects.filter(sku=sku).first()
         try:
-            parsed_quantity, parsed_price = int(quantity), Decimal(unit_price)
+            parsed_quantity, parsed_price = int(quantity), Decimal(unit_price.strip().replace(",", "."))
         except (ValueError, InvalidOperation):
             errors.append(_("%(sku)s: enter a whole quantity and a price.") % {"sku": sku})
             continue

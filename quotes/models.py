@@ -168,6 +168,13 @@ class Quote(ConcurrentTransitionMixin, models.Model):
         return quote_payload(self)
 
     @property
+    def customer_status_display(self) -> str:
+        """What the buyer sees: the internal approval steps are still "in review" to them."""
+        if self.status in (self.Status.PENDING_APPROVAL, self.Status.APPROVED):
+            return self.Status.IN_REVIEW.label
+        return self.get_status_display()
+
+    @property
     def is_open(self) -> bool:
         return self.status in self.OPEN
 
