@@ -447,3 +447,19 @@ def test_the_managers_digest_counts_new_and_open_quotes(shop, buyer, sales):
     now = timezone.now()
     summary = selectors.digest_summary(start=now - timedelta(days=1), end=now + timedelta(minutes=1))
     assert summary["lines"] == ["2 new requests for quote", "Requested: 1", "Sent: 1"]
+
+
+def test_review_and_repricing_are_refused_once_the_quote_is_with_the_buyer(shop, buyer, sales):
+    quote, variant = sent_quote(shop, buyer, sales)
+    assert_refused(lambda: services.quote_start_review(quote_id=quote.pk, actor=sales), TransitionNotAllowed, quote)
+    # A sent version is never changed behind the buyer's back: they ask for changes first.
+    assert_refused(lambda: price(quote, sales, (variant, 10, "1.00")), TransitionNotAllowed, quote)
+    assert [line.unit_price for line in quote.current_version().lines.all()] == [Decimal("9.00")]
+
+
+def test_staff_take_a_request_into_review(shop, buyer, sales, consumer):
+    quote = rfq(buyer, (shop.variant("A"), 1))
+    assert_refused(lambda: services.quote_start_review(quote_id=quote.pk, actor=consumer.user), NotAllowed, quote)
+    services.quote_start_review(quote_id=quote.pk, actor=sales)
+    quote.refresh_from_db()
+    assert (quote.status, _logs(quote), _events(quote)[-1]) == ("in_review", ["in_review"], "quote.in_review")
