@@ -1,6 +1,10 @@
+import hashlib
+import json
+
+from django.db import IntegrityError
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema, extend_schema_field
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -9,7 +13,8 @@ from catalog.exceptions import NotInCatalog
 from catalog.selectors import variants_visible_to
 from customers.selectors import customer_for_user
 from orders.api import CheckoutInput, ReasonInput, TimelineEntrySerializer
-from orders.exceptions import NotAllowed
+from orders.exceptions import IdempotencyKeyReused, NotAllowed
+from shopauto.exceptions import InvalidInput
 
 from . import selectors, services
 from .exceptions import QuoteNotFound
@@ -184,23 +189,55 @@ class QuoteViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         quote = self.get_queryset().get(pk=quote.pk)
         return Response(QuoteDetailSerializer(quote, context=self.get_serializer_context()).data, status=code)
 
-    @extend_schema(request=QuoteCreateInput, responses={201: QuoteDetailSerializer})
+    @extend_schema(
+        request=QuoteCreateInput, responses={201: QuoteDetailSerializer},
+        parameters=[OpenApiParameter("Idempotency-Key", OpenApiTypes.STR, OpenApiParameter.HEADER,
+                                     description="Same key + same body → the same quote; same key + another "
+                                                 "body → 409.")],
+    )
     def create(self, request):
         customer = customer_for_user(request.user)
         if customer is None:
             raise NotAllowed(_("Requests for quote come from customers."))
         data = _valid(QuoteCreateInput, request)
-        if data.get("cart"):
-            quote = services.quote_request_from_cart(customer=customer, cart_id=data["cart"], notes=data["notes"],
-                                                     needed_by=data["needed_by"], actor=request.user)
-        else:
-            ids = _variant_ids(variants_visible_to(customer=customer), [line["sku"] for line in data["lines"]])
-            quote = services.quote_request(
-                customer=customer, notes=data["notes"], needed_by=data["needed_by"], source=Quote.Source.API,
-                actor=request.user,
-                lines=[services.RequestedLine(ids[line["sku"]], line["quantity"], line["target_price"])
-                       for line in data["lines"]])
+        key = request.headers.get("Idempotency-Key", "").strip()
+        if len(key) > 200:
+            raise InvalidInput(fields={"Idempotency-Key": [_("At most 200 characters.")]})
+        request_hash = hashlib.sha256(json.dumps(request.data, sort_keys=True, default=str).encode()).hexdigest()
+        if key:
+            replay = self._replay(customer, key, request_hash)
+            if replay is not None:
+                return replay
+        try:
+            quote = self._create(customer, data, key, request_hash if key else "")
+        except IntegrityError:  # the same key raced in from another request: answer with its quote
+            replay = self._replay(customer, key, request_hash)
+            if replay is None:
+                raise
+            return replay
         return self._body(quote, status.HTTP_201_CREATED)
+
+    def _replay(self, customer, key, request_hash):
+        existing = Quote.objects.filter(customer=customer, idempotency_key=key).first()
+        if existing is None:
+            return None
+        if existing.request_hash != request_hash:
+            raise IdempotencyKeyReused()
+        response = self._body(existing, status.HTTP_201_CREATED)
+        response["Idempotent-Replayed"] = "true"
+        return response
+
+    def _create(self, customer, data, key, request_hash):
+        if data.get("cart"):
+            return services.quote_request_from_cart(customer=customer, cart_id=data["cart"], notes=data["notes"],
+                                                    needed_by=data["needed_by"], actor=self.request.user,
+                                                    idempotency_key=key, request_hash=request_hash)
+        ids = _variant_ids(variants_visible_to(customer=customer), [line["sku"] for line in data["lines"]])
+        return services.quote_request(
+            customer=customer, notes=data["notes"], needed_by=data["needed_by"], source=Quote.Source.API,
+            actor=self.request.user, idempotency_key=key, request_hash=request_hash,
+            lines=[services.RequestedLine(ids[line["sku"]], line["quantity"], line["target_price"])
+                   for line in data["lines"]])
 
     # --- the buyer ---
     @extend_schema(request=CheckoutInput, responses=QuoteDetailSerializer,

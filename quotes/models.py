@@ -65,6 +65,9 @@ class Quote(ConcurrentTransitionMixin, models.Model):
     conversion_error = models.JSONField(_("last conversion error"), default=dict, blank=True)
     conversion_attempts = models.PositiveSmallIntegerField(_("conversion attempts"), default=0)
     close_reason = models.CharField(_("reason"), max_length=300, blank=True)
+    # The API's Idempotency-Key for the request that created it (same key twice: one quote).
+    idempotency_key = models.CharField(max_length=200, blank=True, editable=False)
+    request_hash = models.CharField(max_length=64, blank=True, editable=False)
 
     event_prefix = "quote"
 
@@ -75,6 +78,10 @@ class Quote(ConcurrentTransitionMixin, models.Model):
         indexes = [
             models.Index(fields=["status", "valid_until"], name="quote_status_valid_idx"),
             models.Index(fields=["customer", "-requested_at"], name="quote_customer_idx"),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["customer", "idempotency_key"], condition=~Q(idempotency_key=""),
+                                    name="quote_idempotency_key_once_per_customer"),
         ]
         permissions = [
             ("approve_quote", _("Can approve quotes discounted beyond the limit")),

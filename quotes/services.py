@@ -104,7 +104,8 @@ def _check_quantity(quantity: int, field: str = "quantity") -> None:
 
 # --------------------------------------------------------------- request for quote ---
 def quote_request(*, customer: CustomerProfile, lines: list[RequestedLine], notes: str = "",
-                  needed_by: date | None = None, source: str = Quote.Source.PORTAL, actor=None) -> Quote:
+                  needed_by: date | None = None, source: str = Quote.Source.PORTAL, actor=None,
+                  idempotency_key: str = "", request_hash: str = "") -> Quote:
     """A buyer asks for prices: lines from their own catalog (hidden SKUs are 404),
     quantities, optional target prices, notes and a needed-by date. Emits
     quote.requested (the buyer's acknowledgement and the Sales alert follow from it)."""
@@ -130,7 +131,8 @@ def quote_request(*, customer: CustomerProfile, lines: list[RequestedLine], note
     currency = _currency_for(customer=customer, variants=list(variants.values()))
     with transaction.atomic():
         quote = Quote.objects.create(customer=customer, company_id=customer.company_id, source=source,
-                                     currency=currency, notes=notes.strip(), needed_by=needed_by)
+                                     currency=currency, notes=notes.strip(), needed_by=needed_by,
+                                     idempotency_key=idempotency_key, request_hash=request_hash)
         QuoteRequestLine.objects.bulk_create([
             QuoteRequestLine(quote=quote, variant=variants[line.variant_id], quantity=line.quantity,
                              target_price=line.target_price) for line in merged.values()
@@ -148,7 +150,8 @@ def _currency_for(*, customer: CustomerProfile, variants) -> str:
 
 
 def quote_request_from_cart(*, customer: CustomerProfile, cart_id: int, notes: str = "",
-                            needed_by: date | None = None, actor=None) -> Quote:
+                            needed_by: date | None = None, actor=None, idempotency_key: str = "",
+                            request_hash: str = "") -> Quote:
     """"Request a quote for this cart": the cart's lines, target price empty. The cart
     is left as it is (the buyer may still check it out at list prices)."""
     from orders.models import Cart
@@ -161,7 +164,8 @@ def quote_request_from_cart(*, customer: CustomerProfile, cart_id: int, notes: s
     if not lines:
         raise InvalidInput(_("Your cart is empty."))
     return quote_request(customer=customer, lines=lines, notes=notes, needed_by=needed_by,
-                         source=Quote.Source.CART, actor=actor)
+                         source=Quote.Source.CART, actor=actor, idempotency_key=idempotency_key,
+                         request_hash=request_hash)
 
 
 # ------------------------------------------------------------------ staff: pricing ---

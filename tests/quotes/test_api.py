@@ -149,3 +149,20 @@ def test_list_query_count_does_not_grow_with_quotes(shop, buyer, sales, django_a
     with django_assert_max_num_queries(6):
         response = api.get("/api/v1/quotes/")
     assert len(response.json()["results"]) == 4
+
+
+def test_the_same_idempotency_key_makes_one_quote(shop, buyer):
+    shop.variant("A")
+    api = client_for(buyer.user)
+    body = {"lines": [{"sku": "A", "quantity": 3}]}
+    first = api.post("/api/v1/quotes/", body, format="json", HTTP_IDEMPOTENCY_KEY="rfq-1")
+    again = api.post("/api/v1/quotes/", body, format="json", HTTP_IDEMPOTENCY_KEY="rfq-1")
+    assert first.status_code == again.status_code == 201
+    assert again["Idempotent-Replayed"] == "true"
+    assert first.json()["number"] == again.json()["number"]
+    assert Quote.objects.count() == 1
+    other = api.post("/api/v1/quotes/", {"lines": [{"sku": "A", "quantity": 4}]}, format="json",
+                     HTTP_IDEMPOTENCY_KEY="rfq-1")
+    assert other.status_code == 409
+    assert other.json()["error"]["code"] == "idempotency_key_reused"
+    assert Quote.objects.count() == 1
