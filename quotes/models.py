@@ -43,6 +43,8 @@ class Quote(ConcurrentTransitionMixin, models.Model):
         STAFF = "staff", _("Staff")
 
     OPEN = [Status.REQUESTED, Status.IN_REVIEW, Status.PENDING_APPROVAL, Status.APPROVED, Status.SENT]
+    # Staff may also cancel an accepted quote that cannot become an order (no stock coming).
+    CANCELLABLE = [*OPEN, Status.ACCEPTED]
 
     number = models.CharField(_("number"), max_length=20, unique=True, default=new_quote_number, editable=False)
     customer = models.ForeignKey("customers.CustomerProfile", on_delete=models.PROTECT, related_name="quotes")
@@ -156,7 +158,7 @@ class Quote(ConcurrentTransitionMixin, models.Model):
 
     @fsm_log_by
     @fsm_log_description
-    @transition(field=status, source=OPEN, target=Status.CANCELLED)
+    @transition(field=status, source=CANCELLABLE, target=Status.CANCELLED)
     def cancel(self, by=None, description=None):
         self.close_reason = str(description or "")[:300]
 

@@ -456,8 +456,8 @@ def _conversion_failed(quote: Quote, error: DomainError) -> None:
 
 @transaction.atomic
 def quote_cancel(*, quote_id: int, actor, reason: str = "") -> Quote:
-    """Staff cancel any open quote; a buyer may withdraw their request until a quote is
-    sent (after that they decline it)."""
+    """Staff cancel any open quote, or an accepted one that cannot become an order; a
+    buyer may withdraw their request until a quote is sent (after that they decline it)."""
     quote = _locked(quote_id)
     if customer_for_user(actor) is not None:
         _require_buyer(actor, quote)

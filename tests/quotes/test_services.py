@@ -463,3 +463,13 @@ def test_staff_take_a_request_into_review(shop, buyer, sales, consumer):
     services.quote_start_review(quote_id=quote.pk, actor=sales)
     quote.refresh_from_db()
     assert (quote.status, _logs(quote), _events(quote)[-1]) == ("in_review", ["in_review"], "quote.in_review")
+
+
+def test_staff_cancel_an_accepted_quote_that_cannot_be_ordered(shop, buyer, sales):
+    quote, _variant = sent_quote(shop, buyer, sales, quantity=999)
+    services.quote_accept(quote_id=quote.pk, actor=buyer.user, details=details_for(buyer))
+    assert_refused(lambda: services.quote_cancel(quote_id=quote.pk, actor=buyer.user), TransitionNotAllowed, quote)
+    services.quote_cancel(quote_id=quote.pk, actor=sales, reason="No stock before the buyer's deadline")
+    quote.refresh_from_db()
+    assert quote.status == Quote.Status.CANCELLED
+    assert_refused(lambda: services.quote_convert(quote_id=quote.pk, actor=sales), TransitionNotAllowed, quote)
