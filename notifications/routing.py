@@ -54,6 +54,18 @@ ROUTES: tuple[Route, ...] = (
     Route("return.exchanged", "return.exchanged", CUSTOMER),
     Route("return.closed", "return.closed", CUSTOMER),
     Route("return.reminder", "return.reminder", CUSTOMER),
+    Route("quote.requested", "quote.requested", CUSTOMER),
+    Route("quote.requested", "quote.rfq_received", STAFF_GROUP, group="Sales"),
+    Route("quote.pending_approval", "quote.approval_needed", STAFF_GROUP, group="Managers"),
+    Route("quote.sent", "quote.sent", CUSTOMER),
+    Route("quote.expiring", "quote.expiring", CUSTOMER),
+    Route("quote.expired", "quote.expired", CUSTOMER),
+    # The buyer just clicked "accept" and hears from the order next; Sales hear of it.
+    Route("quote.accepted", "quote.accepted", STAFF_GROUP, group="Sales"),
+    Route("quote.converted", "quote.converted", CUSTOMER),
+    Route("quote.conversion_failed", "quote.conversion_failed", CUSTOMER),
+    Route("quote.changes_requested", "quote.changes_requested", STAFF_GROUP, group="Sales"),
+    Route("quote.declined", "quote.declined", STAFF_GROUP, group="Sales"),
 )
 
 # Templates sent by the code itself rather than by an event route.

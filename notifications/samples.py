@@ -31,8 +31,37 @@ _RETURN = {
                "condition": None, "replacement_sku": None}],
     "url": "/returns/RMA-7K2M9QXD/", "label_url": "/returns/RMA-7K2M9QXD/label.pdf",
 }
+_QUOTE_VERSION = {
+    "version": 2, "valid_until": "2026-12-31T23:59:59+00:00", "subtotal": "4410.00", "shipping": "0.00",
+    "max_discount_percent": "18.00", "note": "Free shipping included.",
+    "lines": [{"sku": "DRILL-18V", "name": "Cordless drill 18 V", "quantity": 50, "unit_price": "73.80",
+               "list_price": "90.00", "line_total": "3690.00"},
+              {"sku": "SAW-CIRC", "name": "Circular saw", "quantity": 20, "unit_price": "36.00",
+               "list_price": "40.00", "line_total": "720.00"}],
+}
+_QUOTE = {
+    "number": "Q-7K3M9P2D", "customer_id": None, "email": "buyer@acme.example", "company": "acme", "status": "sent",
+    "currency": "EUR", "notes": "Site opening in March", "needed_by": "2027-03-01",
+    "valid_until": "2026-12-31T23:59:59+00:00",
+    "requested_lines": [{"sku": "DRILL-18V", "name": "Cordless drill 18 V", "quantity": 50, "target_price": "70.00"},
+                        {"sku": "SAW-CIRC", "name": "Circular saw", "quantity": 20, "target_price": None}],
+    "version": _QUOTE_VERSION, "lines": _QUOTE_VERSION["lines"], "total": "4410.00", "order_number": None,
+    "url": "/quotes/Q-7K3M9P2D/", "admin_url": "/admin/quotes/quote/1/change/",
+    "transition": {"name": "request_changes", "from": "sent", "to": "in_review", "reason": "Can you do 70.00?"},
+}
 
 SAMPLES = {
+    **{key: {**_QUOTE, "status": key.split(".")[1]} for key in (
+        "quote.sent", "quote.expiring", "quote.expired", "quote.accepted", "quote.approval_needed",
+        "quote.changes_requested", "quote.declined")},
+    "quote.requested": {**_QUOTE, "status": "requested", "version": None, "lines": _QUOTE["requested_lines"],
+                        "total": None},
+    "quote.rfq_received": {**_QUOTE, "status": "requested", "version": None, "lines": _QUOTE["requested_lines"],
+                           "total": None},
+    "quote.converted": {**_QUOTE, "status": "converted", "order_number": "SA-4F7K2M9Q"},
+    "quote.conversion_failed": {**_QUOTE, "status": "accepted", "error": {
+        "code": "insufficient_stock", "message": "Not enough stock for DRILL-18V (50 requested, 12 available).",
+        "fields": {}}},
     **{key: {**_ORDER, "status": key.split(".")[1]} for key in (
         "order.placed", "order.awaiting_approval", "order.approval_requested", "order.confirmed", "order.shipped",
         "order.delivered", "order.cancelled", "order.refunded", "order.partially_shipped",
@@ -74,7 +103,7 @@ SAMPLES = {
 def sample_context(template_key: str) -> dict:
     context = deepcopy(SAMPLES.get(template_key, {}))
     context.setdefault("recipient_name", "Ana")
-    for key in ("url", "unsubscribe_url", "label_url"):
+    for key in ("url", "unsubscribe_url", "label_url", "admin_url"):
         if isinstance(context.get(key), str) and context[key].startswith("/"):
             context[key] = settings.SITE_URL + context[key]
     return context

@@ -177,6 +177,12 @@ def _validate_checkout(*, customer: CustomerProfile, details: CheckoutDetails) -
     return address, method
 
 
+def checkout_validate(*, customer: CustomerProfile, details: CheckoutDetails) -> tuple[Address, ShippingMethod]:
+    """Check checkout choices without placing anything (quotes check them when the buyer
+    accepts, before the order is placed in a second step)."""
+    return _validate_checkout(customer=customer, details=details)
+
+
 def allowed_payment_methods(*, customer: CustomerProfile) -> list[str]:
     methods = [Order.PaymentMethod.BANK_TRANSFER]
     if customer.company_id and customer.company.credit_limit > 0 and customer.company.payment_terms != "prepaid":

@@ -5,3 +5,4 @@ from django.utils.translation import gettext_lazy as _
 class QuotesConfig(AppConfig):
     name = "quotes"
     verbose_name = _("Quotes")
+    portal_nav = ((_("Quotes"), "quotes:list"),)

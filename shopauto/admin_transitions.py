@@ -3,9 +3,9 @@ orders, returns, quotes ...).
 
 A ModelAdmin mixes in TransitionButtonsMixin, lists its buttons in `transition_actions`
 (name → TransitionAction) and shows the read-only field "transition_buttons". A button
-appears when the user has its permission and its guard allows it; pressing it POSTs to
-`<pk>/transition/`, which checks the permission again and calls the service; a
-DomainError is shown as a message and changes nothing.
+appears when the user has its permission, its guard allows it and `transition_allowed`
+agrees; pressing it POSTs to `<pk>/transition/`, which checks the permission again and
+calls the service; a DomainError is shown as a message and changes nothing.
 """
 
 from collections.abc import Callable
@@ -39,6 +39,10 @@ class TransitionButtonsMixin:
         meta = self.model._meta
         return f"{meta.app_label}_{meta.model_name}_transition"
 
+    def transition_allowed(self, request, obj, name: str) -> bool:
+        """Extra conditions beyond permission, guard and `available` (override)."""
+        return True
+
     def available_actions(self, request, obj) -> list[tuple[str, str]]:
         available = []
         for name, action in self.transition_actions.items():
@@ -48,8 +52,11 @@ class TransitionButtonsMixin:
                 continue
             if action.available and not action.available(obj):
                 continue
-            available.append((name, action.label))
+            if self.transition_allowed(request, obj, name):
+                available.append((name, action.label))
         return available
+
+    available_transitions = available_actions
 
     @property
     def _admin_request(self):
@@ -94,13 +101,16 @@ class TransitionButtonsMixin:
             if not request.user.has_perm(action.permission):
                 raise PermissionDenied
             try:
-                self.run_transition(request, obj, action)
+                result = self.run_transition(request, obj, action)
             except DomainError as error:
                 messages.error(request, error.message)
             else:
-                messages.success(request, _("%(action)s: done.") % {"action": action.label})
+                self.transition_done(request, obj, name, action, result)
         meta = self.model._meta
         return redirect(f"admin:{meta.app_label}_{meta.model_name}_change", object_id)
 
     def run_transition(self, request, obj, action: TransitionAction):
         return action.call(obj, request.user, request.POST.get("reason", "").strip())
+
+    def transition_done(self, request, obj, name, action, result) -> None:
+        messages.success(request, _("%(action)s: done.") % {"action": action.label})

@@ -1,5 +1,5 @@
-"""The PDF base shared by packing slips, return labels and other printouts (fpdf2: pure
-Python, no system libraries to install)."""
+"""The PDF base shared by packing slips, return labels, quotes and other printouts
+(fpdf2: pure Python, no system libraries to install)."""
 
 from pathlib import Path
 
@@ -11,6 +11,9 @@ _FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
 
 
 class Document(FPDF):
+    """A page with a Unicode font when the system has one (`text()` degrades to Latin-1
+    otherwise, so a missing font never breaks a download)."""
+
     def setup(self):
         if _FONT.exists():
             self.add_font("body", "", str(_FONT))
@@ -37,6 +40,9 @@ class Document(FPDF):
                      f"{address.get('postal_code', '')} {address.get('city', '')}", address.get("country")):
             if line and line.strip():
                 self.line_of_text(line)
+
+    def response(self, *, filename: str) -> HttpResponse:
+        return pdf_response(self, filename=filename)
 
 
 def pdf_response(pdf: FPDF, *, filename: str) -> HttpResponse:

@@ -15,6 +15,7 @@ BEAT_SCHEDULE = {
     "orders.remind_approvers": {"task": "orders.tasks.remind_approvers", "schedule": 3600.0},
     "orders.complete_orders": {"task": "orders.tasks.complete_orders", "schedule": 3600.0},
     "returns.remind_and_close_returns": {"task": "returns.tasks.remind_and_close_returns", "schedule": 3600.0},
+    "quotes.expire_quotes": {"task": "quotes.tasks.expire_quotes", "schedule": 900.0},
     "automation.purge_processed_events": {
         "task": "automation.tasks.purge_processed_events",
         "schedule": 3600.0,

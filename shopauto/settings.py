@@ -237,6 +237,8 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": "/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Several models have a `status` field; name each choice set after its model.
+    "ENUM_NAME_OVERRIDES": {"QuoteStatusEnum": "quotes.models.Quote.Status"},
 }
 
 # --- Celery ---------------------------------------------------------------------------
@@ -312,6 +314,12 @@ INVENTORY_TRANSIT_DAYS_SAME_REGION = env.int("INVENTORY_TRANSIT_DAYS_SAME_REGION
 INVENTORY_TRANSIT_DAYS_CROSS_REGION = env.int("INVENTORY_TRANSIT_DAYS_CROSS_REGION", default=5)
 # Back-in-stock subscribers told per batch; availability is rechecked between batches.
 BACK_IN_STOCK_BATCH_SIZE = env.int("BACK_IN_STOCK_BATCH_SIZE", default=100)
+# --- Quotes ---------------------------------------------------------------------------
+# A version discounting any line more than this (vs the customer's price) needs a
+# manager's approval (permission quotes.approve_quote) before it is sent.
+QUOTE_MAX_DISCOUNT_PERCENT = Decimal(env.str("QUOTE_MAX_DISCOUNT_PERCENT", default="15"))
+QUOTE_VALIDITY_DAYS = env.int("QUOTE_VALIDITY_DAYS", default=30)
+QUOTE_EXPIRY_REMINDER_HOURS = env.int("QUOTE_EXPIRY_REMINDER_HOURS", default=72)
 
 LOGGING = {
     "version": 1,
