@@ -52,15 +52,15 @@ def rule_save(*, rule: Rule, actor=None) -> Rule:
 @transaction.atomic
 def rule_publish(*, rule: Rule, actor=None) -> RuleVersion:
     """The rule's current version, creating one from its draft if that changed."""
-    rule = Rule.objects.select_for_update().select_related("current_version").get(pk=rule.pk)
-    current = rule.current_version
-    if current is not None and current.snapshot() == rule.snapshot():
-        return current
-    number = (rule.versions.aggregate(last=Max("number"))["last"] or 0) + 1
-    version = RuleVersion.objects.create(rule=rule, number=number, created_by=actor if getattr(actor, "pk", None)
-                                         else None, **rule.snapshot())
-    Rule.objects.filter(pk=rule.pk).update(current_version=version)
-    return version
+    locked = Rule.objects.select_for_update(of=("self",)).select_related("current_version").get(pk=rule.pk)
+    current = locked.current_version
+    if current is None or current.snapshot() != locked.snapshot():
+        number = (locked.versions.aggregate(last=Max("number"))["last"] or 0) + 1
+        current = RuleVersion.objects.create(rule=locked, number=number, created_by=actor if getattr(actor, "pk", None)
+                                             else None, **locked.snapshot())
+        Rule.objects.filter(pk=locked.pk).update(current_version=current)
+    rule.current_version = current
+    return current
 
 
 # ----------------------------------------------------------------------- running ---
