@@ -21,6 +21,14 @@ class StaffModelPermissions(permissions.DjangoModelPermissions):
         return bool(request.user and request.user.is_staff and super().has_permission(request, view))
 
 
+class CanRedeliver(permissions.BasePermission):
+    """Redelivering is operating the endpoint: staff with change_webhookendpoint."""
+
+    def has_permission(self, request, view):
+        user = request.user
+        return bool(user and user.is_staff and user.has_perm("automation.change_webhookendpoint"))
+
+
 class WebhookEndpointSerializer(serializers.ModelSerializer):
     secret = serializers.CharField(write_only=True, required=False, min_length=16, max_length=200,
                                    help_text="Leave out to have one generated (returned once, in the create response).")
@@ -60,8 +68,8 @@ class WebhookEndpointViewSet(viewsets.ModelViewSet):
         enabling = serializer.validated_data.get("active") and not serializer.instance.active
         with transaction.atomic():
             endpoint = serializer.save()
-            if enabling:
-                webhooks.webhook_endpoint_enable(endpoint_id=endpoint.pk, actor=self.request.user)
+            if enabling:  # back from auto-disable: the failure count starts over
+                serializer.instance = webhooks.webhook_endpoint_enable(endpoint_id=endpoint.pk, actor=self.request.user)
 
 
 class DeliveryFilter(django_filters.FilterSet):
@@ -76,11 +84,14 @@ class WebhookDeliveryViewSet(viewsets.ReadOnlyModelViewSet):
     permission_classes = [StaffModelPermissions]
     filterset_class = DeliveryFilter
 
+    def get_permissions(self):
+        if self.action == "redeliver":
+            return [CanRedeliver()]
+        return super().get_permissions()
+
     @extend_schema(request=None, responses={201: WebhookDeliverySerializer})
     @action(detail=True, methods=["post"])
     def redeliver(self, request, pk=None):
-        if not request.user.has_perm("automation.change_webhookendpoint"):
-            self.permission_denied(request)
         delivery = webhooks.webhook_delivery_redeliver(delivery_id=self.get_object().pk, actor=request.user)
         return Response(self.get_serializer(delivery).data, status=status.HTTP_201_CREATED)
 
