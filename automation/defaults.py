@@ -20,7 +20,10 @@ def default_rules() -> list[dict]:
             "name": "Alert Sales on large orders",
             "description": "Sales hears about every order at or above the threshold (was ORDER_ALERT_THRESHOLD).",
             "trigger": "order.placed",
-            "conditions": [{"field": "total", "operator": "gte", "value": threshold}],
+            # order.placed is emitted again when an approval or a hold is released (with a
+            # "transition"): alert on new orders only.
+            "conditions": [{"field": "total", "operator": "gte", "value": threshold},
+                           {"field": "transition", "operator": "is_empty"}],
             "actions": [{"type": "alert", "group": "Sales",
                          "subject": "Large order {{ number }}: {{ total }} {{ currency }}",
                          "body": "{{ company|default:email }} placed order {{ number }} for {{ total }} "
@@ -34,7 +37,8 @@ def default_rules() -> list[dict]:
             "description": "Orders at or above 5000 that are still 'placed' (e.g. awaiting a bank transfer) go on "
                            "hold until staff release them. Orders already confirmed are skipped.",
             "trigger": "order.placed",
-            "conditions": [{"field": "total", "operator": "gte", "value": "5000"}],
+            "conditions": [{"field": "total", "operator": "gte", "value": "5000"},
+                           {"field": "transition", "operator": "is_empty"}],
             "actions": [{"type": "transition", "transition": "order.hold", "reason": "Risk check: large order"},
                         {"type": "tag", "tag": "risk-check"},
                         {"type": "alert", "group": "Managers", "subject": "Order {{ number }} held for a risk check",

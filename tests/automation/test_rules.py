@@ -248,6 +248,19 @@ def test_default_large_order_rule_replaces_the_hidden_handler(place_order, setti
     rule = Rule.objects.get(key="large-order-alert")
     assert rule.runs.get(event__subject_id=str(small.pk)).status == RuleRun.Status.SKIPPED
 
+    # Released from a hold, the order is "placed" again (order.placed with a transition):
+    # Sales is not alerted twice.
+    from orders.services import order_hold, order_release
+
+    staff = StaffFactory()
+    staff.user_permissions.add(*Permission.objects.filter(codename="hold_order"))
+    order_hold(order_id=big.pk, actor=None, reason="check")
+    order_release(order_id=big.pk, actor=staff)
+    for event in Event.objects.filter(status="pending").order_by("pk"):
+        event_process(event_id=event.pk)
+    assert Event.objects.filter(name="order.placed", subject_id=str(big.pk)).count() == 2
+    assert len(alerts_to("sales@shop.example")) == 1
+
     # Staff tune it (raise the threshold) or switch it off without a deploy.
     rule.enabled = False
     rules.rule_save(rule=rule)
