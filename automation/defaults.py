@@ -54,7 +54,8 @@ def default_rules() -> list[dict]:
             "conditions": [],
             "actions": [{"type": "alert", "group": "Support",
                          "subject": "Delivery problem on order {{ number }}",
-                         "body": "The carrier reported an exception for {{ number }} ({{ email }}).\n{{ url }}"}],
+                         "body": "The carrier reported a problem with order {{ number }} (tracking "
+                                 "{{ tracking_numbers|join:', '|default:'—' }}, {{ email }}).\n{{ url }}"}],
             "priority": 100,
             "enabled": True,
         },

@@ -2,12 +2,16 @@
 
 import django_filters
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema, extend_schema_field
-from rest_framework import mixins, permissions, serializers, viewsets
+from rest_framework import mixins, permissions, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
 
 from customers.selectors import customer_for_user
 
-from .models import Category, PriceList, PriceListEntry, Product, Variant
+from . import services
+from .models import Category, PriceList, PriceListEntry, PriceRule, Product, Variant
 from .pricing import price_tables_for
 from .selectors import category_descendants, product_list_for_customer
 
@@ -135,22 +139,22 @@ class PriceListSerializer(serializers.ModelSerializer):
         scope = merged.get("scope") or PriceList.Scope.DEFAULT
         errors = {}
         if scope == PriceList.Scope.COMPANY and not merged.get("company"):
-            errors["company"] = ["A company list needs a company."]
+            errors["company"] = [_("A company list needs a company.")]
         if scope == PriceList.Scope.GROUP and not merged.get("group"):
-            errors["group"] = ["A group list needs a customer group."]
+            errors["group"] = [_("A group list needs a customer group.")]
         if scope != PriceList.Scope.COMPANY and merged.get("company"):
-            errors["company"] = ["Only company lists have a company."]
+            errors["company"] = [_("Only company lists have a company.")]
         if scope != PriceList.Scope.GROUP and merged.get("group"):
-            errors["group"] = ["Only group lists have a group."]
+            errors["group"] = [_("Only group lists have a group.")]
         valid_from, valid_until = merged.get("valid_from"), merged.get("valid_until")
         if "valid_from" in attrs or "valid_until" in attrs:
             valid_from = attrs.get("valid_from", getattr(self.instance, "valid_from", None))
             valid_until = attrs.get("valid_until", getattr(self.instance, "valid_until", None))
         if valid_from and valid_until and valid_until <= valid_from:
-            errors["valid_until"] = ["Must be after valid from."]
+            errors["valid_until"] = [_("Must be after valid from.")]
         currency = attrs.get("currency")
         if currency is not None and (len(currency) != 3 or not currency.isalpha()):
-            errors["currency"] = ["An ISO 4217 code, e.g. EUR."]
+            errors["currency"] = [_("An ISO 4217 code, e.g. EUR.")]
         if errors:
             raise serializers.ValidationError(errors)
         if currency:
@@ -175,8 +179,46 @@ class PriceListEntryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mi
     permission_classes = [StaffModelPermissions]
     filterset_fields = ["price_list", "variant__sku", "min_quantity"]
 
+    def perform_create(self, serializer):
+        data = serializer.validated_data
+        serializer.instance = services.price_entry_add(
+            price_list=data["price_list"], variant=data["variant"], min_quantity=data.get("min_quantity", 1),
+            unit_price=data["unit_price"], actor=self.request.user)
+
+    def perform_destroy(self, instance):
+        services.price_entry_remove(entry_id=instance.pk, actor=self.request.user)
+
+
+class PriceRuleSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = PriceRule
+        fields = ["id", "name", "source", "category", "percent", "valid_from", "applied_at", "applied_by", "result",
+                  "entries_changed", "created_at"]
+        read_only_fields = ["applied_at", "applied_by", "result", "entries_changed", "created_at"]
+
+
+class PriceRuleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
+                       viewsets.GenericViewSet):
+    """Bulk price rules ("+5% on a category from a date"). `apply/` creates the new,
+    scheduled version of the source list; a rule applies once."""
+
+    queryset = PriceRule.objects.order_by("-pk")
+    serializer_class = PriceRuleSerializer
+    permission_classes = [StaffModelPermissions]
+    filterset_fields = ["source", "category"]
+
+    @extend_schema(request=None, responses={201: PriceListSerializer})
+    @action(detail=True, methods=["post"])
+    def apply(self, request, pk=None):
+        rule = self.get_object()
+        if not request.user.has_perm("catalog.add_pricelist"):
+            self.permission_denied(request)
+        version = services.price_rule_apply(rule_id=rule.pk, actor=request.user)
+        return Response(PriceListSerializer(version).data, status=status.HTTP_201_CREATED)
+
 
 def register(router):
     router.register("products", ProductViewSet, basename="product")
     router.register("price-lists", PriceListViewSet, basename="price-list")
     router.register("price-list-entries", PriceListEntryViewSet, basename="price-list-entry")
+    router.register("price-rules", PriceRuleViewSet, basename="price-rule")

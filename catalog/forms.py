@@ -15,7 +15,8 @@ class CatalogSearchForm(forms.Form):
     def __init__(self, *args, categories: list[Category], **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["category"].queryset = Category.objects.filter(pk__in=[c.pk for c in categories])
-        self.fields["category"].choices = [("", _("All categories"))] + [(c.slug, c.name) for c in categories]
+        self.fields["category"].choices = [("", _("All categories"))] + [
+            (c.slug, "— " * getattr(c, "depth", 0) + c.name) for c in categories]
 
 
 class PriceExplainForm(forms.Form):

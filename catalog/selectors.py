@@ -131,4 +131,17 @@ def categories_visible_to(*, customer) -> list[Category]:
         while category_id is not None and category_id in by_id and category_id not in keep:
             keep.add(category_id)
             category_id = by_id[category_id].parent_id
-    return [category for category in categories if category.pk in keep]
+    children: dict[int | None, list[Category]] = {}
+    for category in categories:
+        if category.pk in keep:
+            children.setdefault(category.parent_id if category.parent_id in keep else None, []).append(category)
+    ordered: list[Category] = []
+
+    def walk(parent_id, depth):
+        for category in children.get(parent_id, []):
+            category.depth = depth
+            ordered.append(category)
+            walk(category.pk, depth + 1)
+
+    walk(None, 0)
+    return ordered

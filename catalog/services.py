@@ -70,6 +70,35 @@ def price_rule_apply(*, rule_id: int, actor=None) -> PriceList:
     return version
 
 
+def _entry_payload(entry: PriceListEntry) -> dict:
+    return {"price_list_id": entry.price_list_id, "variant_id": entry.variant_id, "sku": entry.variant.sku,
+            "min_quantity": entry.min_quantity, "unit_price": str(entry.unit_price),
+            "currency": entry.price_list.currency}
+
+
+def price_entry_add(*, price_list: PriceList, variant, min_quantity: int, unit_price: Decimal,
+                    actor=None) -> PriceListEntry:
+    """Add a quantity tier to a list and record it (price_list.entry_added). An existing
+    tier is not overwritten: remove it first, or make a new version with a price rule."""
+    with transaction.atomic():
+        entry = PriceListEntry(price_list=price_list, variant=variant, min_quantity=min_quantity,
+                               unit_price=unit_price)
+        entry.full_clean()
+        entry.save()
+        emit("price_list.entry_added", subject=price_list, actor=actor, payload=_entry_payload(entry))
+    return entry
+
+
+def price_entry_remove(*, entry_id: int, actor=None) -> None:
+    """Remove a tier, recording what it was (price_list.entry_removed)."""
+    with transaction.atomic():
+        entry = PriceListEntry.objects.select_related("price_list", "variant").select_for_update(of=("self",)).get(
+            pk=entry_id)
+        payload = _entry_payload(entry)
+        entry.delete()
+        emit("price_list.entry_removed", subject=entry.price_list, actor=actor, payload=payload)
+
+
 def price_lists_sync(*, now: datetime | None = None) -> dict:
     """Flip `is_current` of every list whose state differs from "active and inside its
     window" at `now`, emitting price_list.activated / price_list.deactivated once per flip.

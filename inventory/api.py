@@ -11,6 +11,7 @@
 """
 
 import django_filters
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import mixins, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -53,7 +54,7 @@ class IsCustomer(permissions.BasePermission):
 
 class StockFilter(django_filters.FilterSet):
     sku = django_filters.CharFilter(field_name="sku", lookup_expr="iexact")
-    variant = django_filters.BaseInFilter(field_name="pk")
+    variant = django_filters.BaseInFilter(field_name="id")
 
     class Meta:
         model = Variant
@@ -75,6 +76,15 @@ class StockViewSet(viewsets.GenericViewSet, mixins.ListModelMixin, mixins.Retrie
     serializer_class = AvailabilitySerializer
     filterset_class = StockFilter
     queryset = Variant.objects.filter(is_active=True).order_by("sku")
+
+    def get_queryset(self):
+        if self._is_staff():
+            return super().get_queryset()
+        # Customers see the stock of what their catalog shows them, nothing else (404).
+        from catalog.selectors import variants_visible_to
+        from customers.selectors import customer_for_user
+
+        return variants_visible_to(customer=customer_for_user(self.request.user)).order_by("sku")
 
     def _is_staff(self) -> bool:
         return self.request.user.has_perm("inventory.view_stocklevel")
@@ -332,7 +342,7 @@ class SubscriptionSerializer(serializers.ModelSerializer):
 
     def validate(self, attrs):
         if not attrs.get("variant_id") and not attrs.get("variant", {}).get("sku"):
-            raise serializers.ValidationError({"variant": ["Give a variant id or a sku."]})
+            raise serializers.ValidationError({"variant": [_("Give a variant id or a SKU.")]})
         return attrs
 
 

@@ -230,6 +230,12 @@ class PurchaseOrder(django_fsm.ConcurrentTransitionMixin, models.Model):
     def __str__(self):
         return self.number or f"PO #{self.pk}"
 
+    def save(self, *args, **kwargs):
+        super().save(*args, **kwargs)
+        if not self.number:  # numbered from the primary key, however the row was created
+            self.number = f"PO-{self.pk:05d}"
+            type(self).objects.filter(pk=self.pk).update(number=self.number)
+
     def event_payload(self) -> dict:
         return {"number": self.number, "supplier": self.supplier.name, "supplier_id": self.supplier_id,
                 "warehouse": self.warehouse.code, "status": self.status}

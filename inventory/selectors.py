@@ -3,11 +3,11 @@ released them: sellable = on_hand - reserved + (reserved units whose reservation
 
 from collections import defaultdict
 
-from django.db.models import F, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models import F, IntegerField, OuterRef, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from .models import BackInStockSubscription, PurchaseOrder, Reservation, StockLevel, StockMovement
+from .models import BackInStockSubscription, Reservation, StockLevel, StockMovement
 
 
 def _expired_reserved_subquery(now):
@@ -90,6 +90,22 @@ def ledger_mismatches() -> list[dict]:
     return out
 
 
+def transfer_donors(*, variant_id: int, exclude_warehouse_id: int, now=None) -> list[tuple[StockLevel, int]]:
+    """Other active warehouses holding `variant_id` above their own reorder point, with
+    their surplus (sellable minus their point), largest first. One query."""
+    levels = (stock_levels_with_availability(now=now)
+              .filter(variant_id=variant_id, warehouse__is_active=True)
+              .exclude(warehouse_id=exclude_warehouse_id)
+              .select_related("warehouse", "reorder_rule"))
+    donors = []
+    for level in levels:
+        rule = getattr(level, "reorder_rule", None)
+        surplus = level.sellable - (rule.reorder_point if rule and rule.is_active else 0)
+        if surplus > 0:
+            donors.append((level, surplus))
+    return sorted(donors, key=lambda item: (-item[1], item[0].pk))
+
+
 def transfer_suggestions(*, now=None) -> list[dict]:
     """Where a warehouse is at or under its reorder point while another warehouse holds the
     same variant above its own point (its surplus), suggest moving min(need, surplus).
@@ -139,8 +155,35 @@ def subscriptions_for_customer(*, customer) -> QuerySet[BackInStockSubscription]
             .select_related("variant__product").order_by("-created_at", "-id"))
 
 
-def open_purchase_orders() -> QuerySet[PurchaseOrder]:
-    return PurchaseOrder.objects.filter(
-        Q(status=PurchaseOrder.Status.DRAFT) | Q(status=PurchaseOrder.Status.SENT)
-        | Q(status=PurchaseOrder.Status.PARTIALLY_RECEIVED)
-    )
+def allocation_preview(*, lines: list[tuple[int, int]], region: str | None = None, now=None):
+    """Where (variant, quantity) lines would ship from to `region`, and how many days, without
+    reserving anything (e.g. to show an estimated delivery before checkout). Returns
+    (AllocationPlan, shortages); reads only, ignores expired reservations."""
+    from .allocation import AllocationPlan, PlanLine, plan_lines
+
+    now = now or timezone.now()
+    wanted: dict[int, int] = defaultdict(int)
+    for variant_id, quantity in lines:
+        wanted[int(variant_id)] += int(quantity)
+    levels = list(stock_levels_with_availability(now=now).filter(variant_id__in=wanted)
+                  .select_related("warehouse", "variant"))
+    plan, shortages = plan_lines(wanted=dict(wanted), levels=levels, region=region, now=now,
+                                 available=lambda level: level.sellable)
+    return AllocationPlan(reference="", lines=tuple(
+        PlanLine(variant_id=level.variant_id, sku=level.variant.sku, warehouse_id=level.warehouse_id,
+                 warehouse_code=level.warehouse.code, quantity=quantity, ship_days=days)
+        for level, quantity, days in plan)), shortages
+
+
+def plan_for_reference(*, reference: str, region: str | None = None, now=None):
+    """The current plan of what `reference` holds: lines per warehouse with shipping days."""
+    from .allocation import AllocationPlan, PlanLine
+
+    now = now or timezone.now()
+    reservations = (Reservation.objects.filter(reference=reference)
+                    .select_related("variant", "stock_level__warehouse").order_by("stock_level_id", "pk"))
+    return AllocationPlan(reference=reference, lines=tuple(
+        PlanLine(variant_id=r.variant_id, sku=r.variant.sku, warehouse_id=r.stock_level.warehouse_id,
+                 warehouse_code=r.stock_level.warehouse.code, quantity=r.quantity,
+                 ship_days=r.stock_level.warehouse.ship_days(region=region, now=now))
+        for r in reservations))

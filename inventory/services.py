@@ -52,9 +52,8 @@ from .models import (
     StockTransfer,
     StockTransferLine,
     Supplier,
-    Warehouse,
 )
-from .selectors import availability_for
+from .selectors import availability_for, transfer_donors
 
 logger = logging.getLogger(__name__)
 
@@ -70,8 +69,10 @@ def _lock_timeout_ms() -> int:
 
 
 def _is_lock_timeout(exc: OperationalError) -> bool:
-    cause = exc.__cause__
-    return getattr(cause, "sqlstate", None) == "55P03" or "database is locked" in str(exc)
+    sqlstate = getattr(exc.__cause__, "sqlstate", None)
+    if sqlstate == "40P01":  # cannot happen with pk-ordered locks; if it does, still a clean retry
+        logger.warning("deadlock in a stock transaction: %s", exc)
+    return sqlstate in ("55P03", "40P01") or "database is locked" in str(exc)
 
 
 @contextmanager
@@ -126,7 +127,17 @@ class _Locked:
         changed = [self.levels[pk] for pk in sorted(self.dirty)]
         for level in changed:
             _check_reorder_point(level, actor=actor)
-        StockLevel.objects.bulk_update(changed, ["on_hand", "reserved", "quarantined", "low_stock_alerted"])
+        now = timezone.now()
+        if len(changed) == 1:  # the hot path: a plain UPDATE compiles far cheaper than bulk_update's CASE
+            level = changed[0]
+            StockLevel.objects.filter(pk=level.pk).update(
+                on_hand=level.on_hand, reserved=level.reserved, quarantined=level.quarantined,
+                low_stock_alerted=level.low_stock_alerted, updated_at=now)
+        else:  # many rows (a multi-line cart): one statement, so checkout queries do not grow with lines
+            for level in changed:
+                level.updated_at = now
+            StockLevel.objects.bulk_update(
+                changed, ["on_hand", "reserved", "quarantined", "low_stock_alerted", "updated_at"])
         _check_back_in_stock(self, changed)
         self.dirty.clear()
 
@@ -141,7 +152,7 @@ def _lock(query: Q, *, now: datetime, keep_reference: str | None = None, stale: 
     levels = list(
         StockLevel.objects.select_for_update(of=("self",))
         .filter(query)
-        .select_related("warehouse", "variant__product", "reorder_rule__supplier")
+        .select_related("warehouse", "reorder_rule")
         .order_by("pk")
     )
     locked = _Locked(levels)
@@ -217,25 +228,43 @@ def _check_reorder_point(level: StockLevel, *, actor=None) -> None:
             "reorder_point": rule.reorder_point,
             "purchase_order": purchase_order.number if purchase_order else None,
         })
+        _suggest_transfer(level, available=available, rule=rule, actor=actor)
     elif available > rule.reorder_point and level.low_stock_alerted:
         level.low_stock_alerted = False
+
+
+def _suggest_transfer(level: StockLevel, *, available: int, rule, actor=None) -> None:
+    """At a low-stock crossing: if other warehouses hold surplus of the item, emit
+    `stock.transfer_suggested` (one per donor) so staff can move stock instead of waiting for
+    the supplier. Nothing is moved automatically: staff request the transfer."""
+    need = rule.reorder_point - available + rule.reorder_quantity
+    for donor, surplus in transfer_donors(variant_id=level.variant_id, exclude_warehouse_id=level.warehouse_id):
+        if need <= 0:
+            break
+        quantity = min(need, surplus)
+        need -= quantity
+        emit("stock.transfer_suggested", subject=level, actor=actor, payload={
+            "variant_id": level.variant_id, "sku": level.variant.sku, "quantity": quantity,
+            "source": donor.warehouse.code, "source_id": donor.warehouse_id,
+            "destination": level.warehouse.code, "destination_id": level.warehouse_id,
+        })
 
 
 def _check_back_in_stock(locked: _Locked, changed: list[StockLevel]) -> None:
     """Emit `stock.back_in_stock` for each variant whose sellable total went from 0 to more."""
     increase: dict[int, int] = defaultdict(int)
-    variants = {}
+    any_level = {}
     for level in changed:
         if level.warehouse.is_active:
             increase[level.variant_id] += (level.on_hand - level.reserved) - locked.before[level.pk]
-            variants[level.variant_id] = level.variant
+            any_level[level.variant_id] = level
     rising = [vid for vid, delta in increase.items() if delta > 0]
     if not rising:
         return
     after = availability_for(variant_ids=rising)
     for variant_id in rising:
         if after[variant_id] > 0 and after[variant_id] - increase[variant_id] <= 0:
-            variant = variants[variant_id]
+            variant = any_level[variant_id].variant
             emit("stock.back_in_stock", subject=variant, payload={
                 "variant_id": variant_id, "sku": variant.sku, "product": variant.display_name,
                 "available": after[variant_id],
@@ -259,26 +288,91 @@ def stock_reserve(*, lines: list[tuple[int, int]], reference: str, expires_at: d
         raise StockOperationInvalid(_("A reservation needs a reference."))
     wanted = _merge_lines(lines)
     now = timezone.now()
-    with _stock_transaction():
-        # Looked up before locking (one query): our previous reservation, and expired ones
-        # on the requested items; both are dropped under the lock.
-        stale = list(
-            Reservation.objects.filter(Q(reference=reference) | Q(variant_id__in=wanted, expires_at__lte=now))
-            .values(*_RESERVATION_FIELDS)
-        )
-        locked = _lock(Q(variant_id__in=wanted) | Q(pk__in={row["stock_level_id"] for row in stale}),
-                       now=now, stale=stale)
-        plan, shortages = plan_lines(wanted=wanted, levels=locked.levels.values(), region=region, now=now)
-        if shortages:
-            raise InsufficientStock(_with_skus(shortages))
-        reservations = []
+    try:
+        with _stock_transaction():
+            # Looked up before locking (one query): our previous reservation, and expired ones
+            # on the requested items; both must be dropped under the lock (the locking path).
+            stale = list(
+                Reservation.objects.filter(Q(reference=reference) | Q(variant_id__in=wanted, expires_at__lte=now))
+                .values(*_RESERVATION_FIELDS)
+            )
+            if not stale:
+                reservations = _reserve_conditionally(wanted=wanted, reference=reference, expires_at=expires_at,
+                                                      region=region, now=now, actor=actor)
+                if reservations is not None:
+                    return reservations
+            return _reserve_locked(wanted=wanted, reference=reference, expires_at=expires_at, region=region,
+                                   now=now, actor=actor, stale=stale)
+    except _Raced:
+        # Stock moved between our snapshot and the conditional UPDATE: everything above
+        # was rolled back (locks included); decide again, this time under the row locks.
+        with _stock_transaction():
+            stale = list(
+                Reservation.objects.filter(Q(reference=reference) | Q(variant_id__in=wanted, expires_at__lte=now))
+                .values(*_RESERVATION_FIELDS)
+            )
+            return _reserve_locked(wanted=wanted, reference=reference, expires_at=expires_at, region=region,
+                                   now=now, actor=actor, stale=stale)
+
+
+class _Raced(Exception):
+    """A conditional UPDATE found less stock than the snapshot promised."""
+
+
+_CONDITIONAL_RESERVE_SQL = (
+    'UPDATE "inventory_stocklevel" SET "reserved" = "reserved" + %s, "updated_at" = %s '
+    'WHERE "id" = %s AND "on_hand" - "reserved" >= %s RETURNING "on_hand", "reserved", "low_stock_alerted"'
+)
+
+
+def _reserve_conditionally(*, wanted, reference, expires_at, region, now, actor) -> list[Reservation] | None:
+    """The hot path: plan on an unlocked snapshot, insert the reservations, then claim the
+    units with one conditional `UPDATE … WHERE on_hand - reserved >= n` per row, in pk
+    order. The row lock is held only from that UPDATE to COMMIT, which is what keeps one
+    hot SKU nearly as fast as many cold ones. Returns None when the snapshot says
+    "short" (the locking path confirms and names the lines); raises _Raced when an
+    UPDATE matched no row."""
+    snapshot = list(StockLevel.objects.filter(variant_id__in=wanted).select_related("warehouse", "reorder_rule"))
+    plan, shortages = plan_lines(wanted=wanted, levels=snapshot, region=region, now=now)
+    if shortages:
+        return None
+    plan.sort(key=lambda item: item[0].pk)
+    reservations = Reservation.objects.bulk_create([
+        Reservation(reference=reference, stock_level=level, variant_id=level.variant_id, quantity=quantity,
+                    expires_at=expires_at, created_at=now)
+        for level, quantity, _days in plan
+    ])
+    with connection.cursor() as cursor:
         for level, quantity, _days in plan:
-            level.reserved += quantity
-            locked.touch(level)
-            reservations.append(Reservation(reference=reference, stock_level=level, variant_id=level.variant_id,
-                                            quantity=quantity, expires_at=expires_at, created_at=now))
-        Reservation.objects.bulk_create(reservations)
-        locked.save(actor=actor)
+            cursor.execute(_CONDITIONAL_RESERVE_SQL, [quantity, now, level.pk, quantity])
+            row = cursor.fetchone()
+            if row is None:
+                raise _Raced()
+            level.on_hand, level.reserved, level.low_stock_alerted = row
+            alerted = level.low_stock_alerted
+            _check_reorder_point(level, actor=actor)  # rare: the crossing (we hold the row lock now)
+            if level.low_stock_alerted != alerted:
+                StockLevel.objects.filter(pk=level.pk).update(low_stock_alerted=level.low_stock_alerted)
+    return reservations
+
+
+def _reserve_locked(*, wanted, reference, expires_at, region, now, actor, stale) -> list[Reservation]:
+    """The general path: lock every candidate row (pk order), drop stale reservations, plan
+    under the lock. Used when a reference re-reserves, expired holds are in the way, the
+    snapshot looked short, or the conditional path raced."""
+    locked = _lock(Q(variant_id__in=wanted) | Q(pk__in={row["stock_level_id"] for row in stale}),
+                   now=now, stale=stale)
+    plan, shortages = plan_lines(wanted=wanted, levels=locked.levels.values(), region=region, now=now)
+    if shortages:
+        raise InsufficientStock(_with_skus(shortages))
+    reservations = []
+    for level, quantity, _days in plan:
+        level.reserved += quantity
+        locked.touch(level)
+        reservations.append(Reservation(reference=reference, stock_level=level, variant_id=level.variant_id,
+                                        quantity=quantity, expires_at=expires_at, created_at=now))
+    Reservation.objects.bulk_create(reservations)
+    locked.save(actor=actor)
     return reservations
 
 
@@ -323,25 +417,36 @@ def stock_release_expired(*, now: datetime | None = None, limit: int = 1000) -> 
     return released
 
 
-def stock_allocate(*, reference: str, new_reference: str | None = None, actor=None) -> AllocationPlan:
+def stock_allocate(*, reference: str, new_reference: str | None = None, expected_lines: list[tuple[int, int]] | None = None,
+                   actor=None) -> AllocationPlan:
     """Turn the reservations of `reference` into a firm allocation (no expiry), optionally
     renamed (e.g. "cart:12" → "order:SA-1001"). Reservations past their expiry that beat
-    has not released still hold their units, so they are allocated too."""
+    has not released still hold their units, so they are allocated too. With
+    `expected_lines` ((variant_id, quantity)), anything less than expected (a hold that
+    expired and was taken by someone else) raises InsufficientStock and changes nothing."""
     now = timezone.now()
     target = new_reference or reference
     with _stock_transaction():
         level_ids = set(Reservation.objects.filter(reference=reference).values_list("stock_level_id", flat=True))
-        if not level_ids:
+        if not level_ids and not expected_lines:
             raise NothingReserved()
         locked = _lock(Q(pk__in=level_ids), now=now, keep_reference=reference)
         reservations = list(Reservation.objects.filter(reference=reference, stock_level_id__in=locked.levels)
-                            .order_by("stock_level_id", "pk"))
+                            .select_related("variant").order_by("stock_level_id", "pk"))
+        if expected_lines:
+            held: dict[int, int] = defaultdict(int)
+            for r in reservations:
+                held[r.variant_id] += r.quantity
+            shortages = [{"variant_id": vid, "requested": qty, "available": held[vid]}
+                         for vid, qty in _merge_lines(expected_lines).items() if held[vid] < qty]
+            if shortages:
+                raise InsufficientStock(_with_skus(shortages))
         if not reservations:
             raise NothingReserved()
         Reservation.objects.filter(pk__in=[r.pk for r in reservations]).update(expires_at=None, reference=target)
         locked.save(actor=actor)
     lines = tuple(
-        PlanLine(variant_id=r.variant_id, sku=locked[r.stock_level_id].variant.sku,
+        PlanLine(variant_id=r.variant_id, sku=r.variant.sku,
                  warehouse_id=locked[r.stock_level_id].warehouse_id,
                  warehouse_code=locked[r.stock_level_id].warehouse.code, quantity=r.quantity)
         for r in reservations
@@ -463,10 +568,6 @@ def stock_quarantine_resolve(*, variant_id: int, warehouse_id: int, quantity: in
 # --- purchase orders --------------------------------------------------------------------------
 
 
-def _po_number(po: PurchaseOrder) -> str:
-    return f"PO-{po.pk:05d}"
-
-
 def _purchase_order_draft_for_rule(*, rule, level: StockLevel, actor=None) -> PurchaseOrder | None:
     """Called under the stock row lock at a low-stock crossing. Reuses an open PO that
     already orders this item; otherwise adds a line to the supplier's draft for this
@@ -497,8 +598,6 @@ def purchase_order_create(*, supplier_id: int, warehouse_id: int, lines: list[tu
     with transaction.atomic():
         po = PurchaseOrder.objects.create(supplier=supplier, warehouse_id=warehouse_id, notes=notes,
                                           created_by=actor if getattr(actor, "pk", None) else None)
-        po.number = _po_number(po)
-        po.save(update_fields=["number"])
         if lines:
             PurchaseOrderLine.objects.bulk_create([
                 PurchaseOrderLine(purchase_order=po, variant_id=vid, quantity_ordered=qty,
@@ -662,11 +761,14 @@ def transfer_cancel(*, transfer_id: int, reason: str = "", actor=None) -> StockT
 
 
 def back_in_stock_subscribe(*, customer, variant_id: int | None = None, sku: str | None = None) -> BackInStockSubscription:
-    """Ask to be told once when an out-of-stock item is available again (idempotent)."""
-    variant = Variant.objects.filter(Q(pk=variant_id) if variant_id else Q(sku__iexact=(sku or "").strip()),
-                                     is_active=True).first()
+    """Ask to be told once when an out-of-stock item is available again (idempotent).
+    Only for items the customer's catalog shows them (others are not found)."""
+    from catalog.selectors import variants_visible_to
+
+    visible = variants_visible_to(customer=customer)
+    variant = visible.filter(Q(pk=variant_id) if variant_id else Q(sku__iexact=(sku or "").strip())).first()
     if variant is None:
-        raise VariantNotFound()
+        raise VariantNotFound()  # hidden or unknown: the same 404, existence does not leak
     if availability_for(variant_ids=[variant.pk])[variant.pk] > 0:
         raise AlreadyInStock()
     try:
@@ -732,7 +834,3 @@ def back_in_stock_sweep() -> int:
                    .values_list("variant_id", flat=True).distinct())
     available = availability_for(variant_ids=waiting) if waiting else {}
     return sum(back_in_stock_notify(variant_id=vid) for vid, units in available.items() if units > 0)
-
-
-def warehouse_for_region(*, region: str) -> Warehouse | None:
-    return Warehouse.objects.filter(region=region, is_active=True).order_by("handling_days", "pk").first()

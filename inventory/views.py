@@ -7,6 +7,7 @@ from customers.decorators import customer_required
 from shopauto.exceptions import DomainError
 
 from . import services
+from .exceptions import VariantNotFound
 from .forms import SubscribeForm
 from .selectors import stock_summary_for, subscriptions_for_customer
 
@@ -18,10 +19,12 @@ def alerts(request):
     if request.method == "POST" and form.is_valid():
         raw = form.cleaned_data["sku"].strip()
         try:
-            subscription = services.back_in_stock_subscribe(
-                customer=request.customer,
-                **({"variant_id": int(raw)} if raw.isdigit() else {"sku": raw}),
-            )
+            try:
+                subscription = services.back_in_stock_subscribe(customer=request.customer, sku=raw)
+            except VariantNotFound:
+                if not raw.isdigit():
+                    raise
+                subscription = services.back_in_stock_subscribe(customer=request.customer, variant_id=int(raw))
         except DomainError as exc:
             form.add_error("sku", str(exc.message))
         else:

@@ -189,7 +189,6 @@ class OutgoingMessageAdmin(admin.ModelAdmin):
     list_filter = ["status", "template_key", "event_name", "marketing", "language"]
     search_fields = ["recipient_email", "idempotency_key", "esp_message_id", "subject"]
     date_hierarchy = "created_at"
-    list_select_related = []
     inlines = [DeliveryEventInline, ResendInline]
     actions = ["resend"]
     fieldsets = [

@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 class NotificationsConfig(AppConfig):
     name = "notifications"
     verbose_name = _("Notifications")
+    portal_nav = ((_("Messages"), "notifications:messages"),)
 
     def ready(self):
         from . import (

@@ -7,18 +7,21 @@ rather than inventing numbers.
 """
 
 from collections import defaultdict
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from importlib import import_module
 from importlib.util import find_spec
 
 from django.apps import apps
+from django.conf import settings
 from django.db.models import Count, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from automation.jobs import once_per_slot
 from automation.models import Event
 
 from .models import OutgoingMessage
+from .services import staff_message
 
 HOOK_APPS = ("orders", "quotes", "returns")
 
@@ -111,3 +114,22 @@ def digest_build(*, day: date) -> dict:
             failed_events_section(start, end),
         ],
     }
+
+
+def digest_send_if_due(*, now: datetime | None = None) -> dict | None:
+    """Beat calls this every 15 minutes; from DIGEST_HOUR (shop time) on, the digest of
+    yesterday goes to the Managers once per local day."""
+    now = now or timezone.now()
+    local = timezone.localtime(now)
+    if local.hour < settings.DIGEST_HOUR:
+        return None
+    # once_per_slot slots by UTC day: noon UTC of the local date names that date's slot.
+    return _digest_once(day=local.date(), now=datetime.combine(local.date(), time(12), tzinfo=UTC))
+
+
+@once_per_slot(86400, job="notifications.daily_digest")
+def _digest_once(*, day, now):
+    report = digest_build(day=day - timedelta(days=1))
+    messages = staff_message(group="Managers", template_key="staff.digest",
+                             idempotency_key=f"digest:{report['day']}", context=report)
+    return {"day": report["day"], "messages": len(messages)}

@@ -21,3 +21,8 @@ class MessageNotResendable(Conflict):
 class UnsubscribeLinkInvalid(InvalidInput):
     code = "unsubscribe_link_invalid"
     default_message = _("This unsubscribe link is not valid.")
+
+
+class MessageNotFound(NotFound):
+    code = "not_found"
+    default_message = _("Message not found.")

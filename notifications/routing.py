@@ -36,8 +36,13 @@ ROUTES: tuple[Route, ...] = (
     Route("order.delivered", "order.delivered", CUSTOMER),
     Route("order.cancelled", "order.cancelled", CUSTOMER),
     Route("order.refunded", "order.refunded", CUSTOMER),
+    Route("order.approval_reminder", "order.approval_requested", COMPANY_APPROVERS),
+    Route("order.partially_shipped", "order.partially_shipped", CUSTOMER),
+    Route("order.delivery_exception", "order.delivery_exception", CUSTOMER),
     Route("customer.back_in_stock", "customer.back_in_stock", CUSTOMER, marketing=True),
     Route("cart.abandoned", "cart.abandoned", CUSTOMER, marketing=True),
+    # Any promotion.* event with {"customer_id", "title", "body", "url"}.
+    Route("promotion.*", "promotion", CUSTOMER, marketing=True),
     Route("stock.low", "stock.low", STAFF_GROUP, group="Purchasing"),
 )
 

@@ -24,7 +24,8 @@ _ORDER = {
 SAMPLES = {
     **{key: {**_ORDER, "status": key.split(".")[1]} for key in (
         "order.placed", "order.awaiting_approval", "order.approval_requested", "order.confirmed", "order.shipped",
-        "order.delivered", "order.cancelled", "order.refunded")},
+        "order.delivered", "order.cancelled", "order.refunded", "order.partially_shipped",
+        "order.delivery_exception")},
     "customer.back_in_stock": {"customer_id": None, "email": "ana@example.com", "variant_id": 7,
                                "sku": "HOODIE-L-GREY", "product": "Hoodie", "url": "/catalog/hoodie/",
                                "subscription_id": 1, "unsubscribe_url": "/notifications/unsubscribe/sample/"},
@@ -32,6 +33,9 @@ SAMPLES = {
                        "currency": "EUR", "total": "38.00",
                        "lines": [{"sku": "TSHIRT-M-BLUE", "name": "Organic T-shirt, M, blue", "quantity": 2}],
                        "unsubscribe_url": "/notifications/unsubscribe/sample/"},
+    "promotion": {"customer_id": None, "title": "20% off hoodies this weekend",
+                  "body": "Use code WARM20 at checkout until Sunday.", "url": "/catalog/",
+                  "unsubscribe_url": "/notifications/unsubscribe/sample/"},
     "stock.low": {"variant_id": 7, "sku": "HOODIE-L-GREY", "product": "Hoodie", "warehouse": "Madrid",
                   "warehouse_id": 1, "available": 3, "reorder_point": 10, "purchase_order": "PO-0042"},
     "staff.alert": {"subject": "Carrier API is down", "body": "Shipments are queued until it is back.",

@@ -2,6 +2,7 @@
 
 import logging
 import random
+import smtplib
 import time
 from dataclasses import dataclass
 from datetime import timedelta
@@ -17,6 +18,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from customers.models import CustomerProfile
 
@@ -212,6 +214,10 @@ def is_transient(exc: Exception) -> bool:
 
             return isinstance(exc.__cause__, requests.ConnectionError | requests.Timeout | OSError)
         return status >= 500 or status in (408, 429)
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return False
+    if isinstance(exc, smtplib.SMTPResponseException):  # plain SMTP backend: 4xx try again, 5xx refused
+        return exc.smtp_code < 500
     return isinstance(exc, ConnectionError | TimeoutError | OSError)
 
 
@@ -264,11 +270,11 @@ def message_send(*, message_id: int) -> SendOutcome:
     status = getattr(email, "anymail_status", None)
     esp_id = str(status.message_id) if status is not None and status.message_id is not None else ""
     done = timezone.now()
-    OutgoingMessage.objects.filter(pk=message.pk, status=Status.SENDING).update(
+    updated = OutgoingMessage.objects.filter(pk=message.pk, status=Status.SENDING).update(
         status=Status.SENT, sent_at=done, status_changed_at=done, esp_message_id=esp_id, last_error="",
         next_attempt_at=None,
     )
-    if esp_id:  # a webhook may already have moved it on (delivered): keep that, add the id
+    if not updated and esp_id:  # a webhook already moved it on (delivered): keep that, add the id
         OutgoingMessage.objects.filter(pk=message.pk, esp_message_id="").update(esp_message_id=esp_id)
     return SendOutcome("sent")
 
@@ -344,8 +350,10 @@ def message_resend(*, message: OutgoingMessage, actor=None) -> OutgoingMessage:
         context=context, idempotency_key=f"{message.idempotency_key}:resend:{number}",
         marketing=message.marketing, customer=message.customer, event=message.event, resend_of=message,
     )
+    if new is None:  # skipped again (no consent, cap, suppressed): the row says why
+        new = OutgoingMessage.objects.filter(idempotency_key=f"{message.idempotency_key}:resend:{number}").first()
     if new is None:
-        new = OutgoingMessage.objects.get(idempotency_key=f"{message.idempotency_key}:resend:{number}")
+        raise MessageNotResendable(_("This notification is switched off; switch it on to resend."))
     logger.info("message %s resent as %s by %s", message.pk, new.pk, getattr(actor, "pk", None))
     return new
 
@@ -400,7 +408,7 @@ def tracking_event_record(*, event: AnymailTrackingEvent, esp_name: str = "") ->
     if message is None:
         logger.info("%s tracking event %s for unknown message %s", esp_name, event.event_type, event.message_id)
         return None
-    _, created = DeliveryEvent.objects.get_or_create(
+    DeliveryEvent.objects.get_or_create(
         message=message, event_type=event.event_type, occurred_at=event.timestamp,
         esp_event_id=event.event_id or "",
         defaults={"description": (event.description or event.mta_response or "")[:2000]},

@@ -14,6 +14,8 @@ tracking_webhooks = [
 ]
 
 urlpatterns = [
+    path("", views.message_list, name="messages"),
+    path("<int:pk>/", views.message_detail, name="message"),
     path("unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),
     *tracking_webhooks,
 ]

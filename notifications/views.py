@@ -1,14 +1,32 @@
 from functools import wraps
 
 from django.conf import settings
+from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django_ratelimit.decorators import ratelimit
 
-from . import services
-from .exceptions import UnsubscribeLinkInvalid
+from customers.decorators import customer_required
+
+from . import selectors, services
+from .exceptions import MessageNotFound, UnsubscribeLinkInvalid
+
+
+@customer_required
+def message_list(request):
+    page = Paginator(selectors.message_list_for_customer(customer=request.customer), 25).get_page(request.GET.get("page"))
+    return render(request, "notifications/message_list.html", {"page": page})
+
+
+@customer_required
+def message_detail(request, pk):
+    try:
+        message = selectors.message_get_for_customer(customer=request.customer, message_id=pk)
+    except MessageNotFound:
+        raise Http404
+    return render(request, "notifications/message_detail.html", {"message": message})
 
 
 @csrf_exempt  # the signed token is the credential; mail clients POST without a CSRF token (RFC 8058)

@@ -175,6 +175,30 @@ class CartViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
                                                details=serializer.details(), actor=request.user)
         return Response(OrderSerializer(order).data, status=status.HTTP_201_CREATED)
 
+    @extend_schema(
+        parameters=[OpenApiParameter("address", OpenApiTypes.INT, description="Shipping address id (default: yours)")],
+        responses=inline_serializer("ShippingOption", {
+            "code": serializers.CharField(), "name": serializers.CharField(), "carrier": serializers.CharField(),
+            "price": serializers.DecimalField(max_digits=10, decimal_places=2), "currency": serializers.CharField(),
+            "estimated_delivery": serializers.DateField(allow_null=True)}, many=True),
+    )
+    @action(detail=True, methods=["get"], url_path="shipping-options")
+    def shipping_options(self, request, pk=None):
+        """Shipping methods for an address, with price and estimated delivery date."""
+        from customers.selectors import address_list_for_customer
+
+        customer = _customer(request)
+        cart = self.get_queryset().filter(pk=self._cart_id(pk)).first()
+        if cart is None:
+            raise OrderNotFound(_("Cart not found."))
+        addresses = address_list_for_customer(customer=customer)
+        address_id = request.query_params.get("address")
+        address = addresses.filter(pk=address_id).first() if address_id and address_id.isdigit() else addresses.first()
+        if address is None:
+            raise NotFound(_("Unknown address."))
+        options = selectors.shipping_options(region=address.region, currency=cart.currency)
+        return Response([{**o, "price": str(o["price"])} for o in options])
+
     def _cart_id(self, pk) -> int:
         try:
             return int(pk)

@@ -36,6 +36,30 @@ def load(out) -> str:
     return f"2 shipping methods, 3 holidays, {made} orders"
 
 
+def _above_threshold(customer):
+    """The dearest item the company sees, in a quantity just above its approval threshold."""
+    from catalog.pricing import price_for, prices_for
+    from catalog.selectors import variants_visible_to
+    from inventory.selectors import availability_for
+
+    variants = list(variants_visible_to(customer=customer))
+    prices = prices_for(customer=customer, items=[(v, 1) for v in variants])
+    stock = availability_for(variant_ids=[v.pk for v in variants])
+    threshold = customer.company.approval_threshold or Decimal("0")
+    for variant in sorted(variants, key=lambda v: prices[v.pk].unit_price if v.pk in prices else 0, reverse=True):
+        if variant.pk not in prices:
+            continue
+        quantity = int(threshold / prices[variant.pk].unit_price) + 1
+        for _ in range(3):  # quantity tiers lower the price as the quantity grows
+            unit = price_for(customer=customer, variant=variant, quantity=quantity).unit_price
+            if unit * quantity > threshold:
+                break
+            quantity = int(threshold / unit) + 1
+        if quantity <= stock.get(variant.pk, 0):
+            return [variant], quantity
+    return [], 0
+
+
 def _demo_orders(out) -> int:
     from catalog.selectors import variants_visible_to
     from customers.models import CustomerProfile
@@ -50,7 +74,7 @@ def _demo_orders(out) -> int:
     plans = [
         ("buyer@acme.example", "invoice", 2, ["ship", "deliver"]),
         ("buyer@acme.example", "invoice", 3, ["ship"]),
-        ("buyer@acme.example", "invoice", 40, []),  # above Acme's approval threshold
+        ("buyer@acme.example", "invoice", "above-threshold", []),  # waits for Acme's approver
         ("ana@example.com", "bank_transfer", 1, []),
         ("ana@example.com", "bank_transfer", 2, ["pay"]),
     ]
@@ -62,6 +86,10 @@ def _demo_orders(out) -> int:
         address = address_list_for_customer(customer=customer).first()
         if not variants or address is None:
             continue
+        if quantity == "above-threshold":
+            variants, quantity = _above_threshold(customer)
+            if not variants:
+                continue
         out.write(f"      order {index}/{len(plans)} for {email} …")
         try:
             order = services.order_place(

@@ -1,4 +1,5 @@
 from django import forms
+from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
 from customers.selectors import address_list_for_customer
@@ -24,14 +25,24 @@ class CheckoutForm(forms.Form):
     po_number = forms.CharField(label=_("Your PO number"), max_length=60, required=False,
                                 help_text=_("Printed on the invoice and the packing slip."))
 
-    def __init__(self, *args, customer, **kwargs):
+    def __init__(self, *args, customer, options=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["shipping_address"].choices = [
             (address.pk, str(address)) for address in address_list_for_customer(customer=customer)
         ]
-        self.fields["shipping_method"].choices = [
-            (method.code, f"{method.name} ({method.carrier})") for method in ShippingMethod.objects.filter(is_active=True)
-        ]
+        if options is not None:
+            # Price and estimated delivery next to each method, for the default address.
+            self.fields["shipping_method"].choices = [
+                (option["code"], _("%(name)s (%(carrier)s) — %(price)s %(currency)s, arrives by %(date)s") % {
+                    **option, "date": date_format(option["estimated_delivery"], "DATE_FORMAT")
+                    if option["estimated_delivery"] else "—"})
+                for option in options
+            ]
+        else:
+            self.fields["shipping_method"].choices = [
+                (method.code, f"{method.name} ({method.carrier})")
+                for method in ShippingMethod.objects.filter(is_active=True)
+            ]
         labels = dict(Order.PaymentMethod.choices)
         self.fields["payment_method"].choices = [(m, labels[m]) for m in allowed_payment_methods(customer=customer)]
         if not customer.company_id:

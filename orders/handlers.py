@@ -1,8 +1,9 @@
 """What the orders app offers automation rules.
 
-The large-order alert to Sales that used to live here is now the default rule
-"Alert Sales on large orders" (automation/defaults.py), which staff can tune or switch
-off in the admin. Rules may hold orders and tag them through these services.
+The staff alerts that used to live here (large orders → Sales, delivery exceptions →
+Support) are now the default rules "Alert Sales on large orders" and "Alert Support on
+delivery exceptions" (automation/defaults.py), which staff can tune or switch off in the
+admin. Rules may hold orders and tag them through these services.
 """
 
 from django.utils.translation import gettext_lazy as _

@@ -102,7 +102,7 @@ def cart_payload(cart: Cart) -> dict:
         "currency": cart.currency,
         "lines": lines,
         "total": str(sum((line.unit_price * line.quantity for line in cart.lines.all()), 0)),
-        "restore_url": settings.SITE_URL + reverse("orders:cart_restore", args=[cart.token]),
+        "url": settings.SITE_URL + reverse("orders:cart_restore", args=[cart.token]),
     }
 
 
@@ -111,3 +111,61 @@ def open_invoices_total(*, company_id: int):
 
     return (Order.objects.filter(company_id=company_id, payment_status=Order.PaymentStatus.INVOICED)
             .exclude(status=Order.Status.CANCELLED).aggregate(total=Sum("total"))["total"])
+
+
+def shipping_options(*, region: str, currency: str, now=None) -> list[dict]:
+    """Each active shipping method that delivers to `region`, with its price and an
+    estimated delivery date from the warehouse serving the region (the order's own date,
+    computed from its real allocation, may differ when stock ships from elsewhere)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from inventory.models import Warehouse
+
+    from . import delivery
+    from .models import ShippingMethod, ShippingRate
+
+    now = now or timezone.now()
+    warehouse = (Warehouse.objects.filter(region=region, is_active=True).order_by("handling_days", "pk").first()
+                 or Warehouse.objects.filter(is_active=True).order_by("handling_days", "pk").first())
+    rates = {}
+    for rate in ShippingRate.objects.filter(region__in=[region, ""], currency=currency, method__is_active=True):
+        if rate.region == region or rate.method_id not in rates:
+            rates[rate.method_id] = rate
+    holidays = delivery.holidays_between(now.date(), now.date() + timedelta(days=90),
+                                         regions=[region] + ([warehouse.region] if warehouse else []))
+    options = []
+    for method in ShippingMethod.objects.filter(pk__in=rates).order_by("name"):
+        rate = rates[method.pk]
+        estimate = None
+        if warehouse is not None:
+            estimate = delivery.estimate_delivery(now=now, cutoff=warehouse.cutoff_time,
+                                                  handling_days=warehouse.handling_days,
+                                                  transit_days=rate.transit_days, holidays=holidays)
+        options.append({"code": method.code, "name": method.name, "carrier": method.carrier, "price": rate.price,
+                        "currency": currency, "estimated_delivery": estimate})
+    return options
+
+
+def digest_summary(*, start, end) -> dict:
+    """Managers' daily digest: orders and revenue placed in [start, end), and what waits."""
+    from decimal import Decimal
+
+    from django.db.models import Count, Sum
+    from django.utils.translation import gettext as _
+    from django.utils.translation import ngettext
+
+    rows = (Order.objects.filter(placed_at__gte=start, placed_at__lt=end).exclude(status=Order.Status.CANCELLED)
+            .values("currency").annotate(count=Count("pk"), revenue=Sum("total")).order_by("currency"))
+    lines = [
+        ngettext("%(count)s order, %(revenue)s %(currency)s", "%(count)s orders, %(revenue)s %(currency)s",
+                 row["count"]) % {**row, "revenue": Decimal(row["revenue"]).quantize(Decimal("0.01"))}
+        for row in rows
+    ] or [_("No orders.")]
+    waiting = Order.objects.filter(status=Order.Status.AWAITING_APPROVAL).count()
+    on_hold = Order.objects.filter(status=Order.Status.ON_HOLD).count()
+    unpaid = Order.objects.filter(status=Order.Status.PLACED, payment_status=Order.PaymentStatus.PENDING).count()
+    lines.append(_("Waiting: %(approval)s for approval, %(hold)s on hold, %(unpaid)s unpaid")
+                 % {"approval": waiting, "hold": on_hold, "unpaid": unpaid})
+    return {"title": _("Orders and revenue"), "lines": lines}

@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Sum
+from django.db.models import F, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_fsm import can_proceed
@@ -305,7 +305,8 @@ def _order_create(*, customer, items, address, method, details, stock_reference,
         line.order = order
     OrderLine.objects.bulk_create(order_lines)
 
-    plan = stock.stock_allocate(reference=stock_reference, new_reference=order.stock_reference, actor=actor)
+    plan = stock.stock_allocate(reference=stock_reference, new_reference=order.stock_reference,
+                                expected_lines=[(variant.pk, quantity) for variant, quantity in items], actor=actor)
     order.allocation_plan = _plan_as_json(plan)
     order.estimated_delivery = _estimate(order=order, plan=plan, transit_days=rate.transit_days, now=now)
     if settled:
@@ -415,38 +416,37 @@ def order_approve(*, order_id: int, actor) -> Order:
     return order
 
 
-@transaction.atomic
-def order_hold(*, order_id: int, actor, reason: str) -> Order:
+def _staff_transition(*, order_id: int, actor, perm: str, transition: str, description, staff_only=True) -> Order:
+    """Lock, check the permission and the state, transition, save: the shape of every
+    staff-driven order transition."""
     order = _locked(order_id)
-    if actor is not None and not _staff_can(actor, "orders.hold_order"):
+    if (staff_only or actor is not None) and not _staff_can(actor, perm):
         raise NotAllowed()
-    _require(order, "hold")
-    order.hold(by=actor, description=reason or _("On hold"))
+    _require(order, transition)
+    getattr(order, transition)(by=actor, description=description)
     order.save()
     return order
 
 
 @transaction.atomic
+def order_hold(*, order_id: int, actor, reason: str) -> Order:
+    """Put a placed order on hold (staff, or an automation rule with actor=None)."""
+    return _staff_transition(order_id=order_id, actor=actor, perm="orders.hold_order", transition="hold",
+                             description=reason or _("On hold"), staff_only=False)
+
+
+@transaction.atomic
 def order_release(*, order_id: int, actor) -> Order:
-    order = _locked(order_id)
-    if not _staff_can(actor, "orders.hold_order"):
-        raise NotAllowed()
-    _require(order, "release")
-    order.release(by=actor, description=_("Released from hold"))
-    order.save()
+    order = _staff_transition(order_id=order_id, actor=actor, perm="orders.hold_order", transition="release",
+                              description=_("Released from hold"))
     _auto_confirm(order, actor=actor)
     return order
 
 
 @transaction.atomic
 def order_confirm(*, order_id: int, actor) -> Order:
-    order = _locked(order_id)
-    if actor is not None and not _staff_can(actor, "orders.change_order"):
-        raise NotAllowed()
-    _require(order, "confirm")
-    order.confirm(by=actor, description=_("Confirmed by staff"))
-    order.save()
-    return order
+    return _staff_transition(order_id=order_id, actor=actor, perm="orders.change_order", transition="confirm",
+                             description=_("Confirmed by staff"), staff_only=False)
 
 
 @transaction.atomic
@@ -466,9 +466,7 @@ def order_mark_paid(*, order_id: int, amount: Decimal, reference: str = "", meth
         raise InvalidInput(fields={"amount": [_("Must be positive.")]})
     Payment.objects.create(order=order, method=method, amount=amount, currency=order.currency, reference=reference,
                            recorded_by=actor if getattr(actor, "pk", None) else None)
-    paid = order.payments.filter(kind=Payment.Kind.PAYMENT).aggregate(s=Sum("amount"))["s"] or Decimal("0")
-    refunded = order.payments.filter(kind=Payment.Kind.REFUND).aggregate(s=Sum("amount"))["s"] or Decimal("0")
-    if paid - refunded >= order.total:
+    if _paid_balance(order) >= order.total:
         order.payment_status = Order.PaymentStatus.PAID
         order.payment_due_at = None
         order.save(update_fields=["payment_status", "payment_due_at"])
@@ -479,13 +477,8 @@ def order_mark_paid(*, order_id: int, amount: Decimal, reference: str = "", meth
 
 @transaction.atomic
 def order_start_processing(*, order_id: int, actor) -> Order:
-    order = _locked(order_id)
-    if not _staff_can(actor, "orders.ship_order"):
-        raise NotAllowed()
-    _require(order, "start_processing")
-    order.start_processing(by=actor, description=_("Picking started"))
-    order.save()
-    return order
+    return _staff_transition(order_id=order_id, actor=actor, perm="orders.ship_order", transition="start_processing",
+                             description=_("Picking started"))
 
 
 @transaction.atomic
@@ -598,10 +591,16 @@ def order_cancel(*, order_id: int, actor, reason: str = "") -> Order:
     return order
 
 
+def _paid_balance(order: Order) -> Decimal:
+    """Payments received minus refunds already made."""
+    totals = order.payments.aggregate(
+        paid=Sum("amount", filter=Q(kind=Payment.Kind.PAYMENT)), refunded=Sum("amount", filter=Q(kind=Payment.Kind.REFUND))
+    )
+    return (totals["paid"] or Decimal("0")) - (totals["refunded"] or Decimal("0"))
+
+
 def _refund_payments(order: Order, *, actor=None) -> None:
-    paid = order.payments.filter(kind=Payment.Kind.PAYMENT).aggregate(s=Sum("amount"))["s"] or Decimal("0")
-    refunded = order.payments.filter(kind=Payment.Kind.REFUND).aggregate(s=Sum("amount"))["s"] or Decimal("0")
-    due = paid - refunded
+    due = _paid_balance(order)
     if due > 0:
         Payment.objects.create(order=order, kind=Payment.Kind.REFUND, method=order.payment_method, amount=due,
                                currency=order.currency, recorded_by=actor if getattr(actor, "pk", None) else None)

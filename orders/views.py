@@ -89,7 +89,12 @@ def checkout(request):
     if not lines:
         messages.info(request, _("Your cart is empty."))
         return redirect("orders:cart")
-    form = CheckoutForm(request.POST or None, customer=customer)
+    from customers.selectors import address_list_for_customer
+
+    default_address = address_list_for_customer(customer=customer).first()
+    options = selectors.shipping_options(region=default_address.region if default_address else "",
+                                         currency=cart.currency)
+    form = CheckoutForm(request.POST or None, customer=customer, options=options)
     if request.method == "POST" and form.is_valid():
         details = services.CheckoutDetails(
             shipping_address_id=int(form.cleaned_data["shipping_address"]),

@@ -316,6 +316,15 @@ ORDER_ALERT_THRESHOLD = Decimal(env.str("ORDER_ALERT_THRESHOLD", default="10000"
 CARRIER_WEBHOOK_SECRET = env.str("CARRIER_WEBHOOK_SECRET", default="")
 PAYMENT_WEBHOOK_SECRET = env.str("PAYMENT_WEBHOOK_SECRET", default="")
 
+# --- Inventory ------------------------------------------------------------------------
+# A stock transaction waits at most this long for a row lock, then fails as "stock_busy" (409).
+INVENTORY_LOCK_TIMEOUT_MS = env.int("INVENTORY_LOCK_TIMEOUT_MS", default=2000)
+# Shipping-day estimate: handling days (+1 after the cut-off) + transit days.
+INVENTORY_TRANSIT_DAYS_SAME_REGION = env.int("INVENTORY_TRANSIT_DAYS_SAME_REGION", default=1)
+INVENTORY_TRANSIT_DAYS_CROSS_REGION = env.int("INVENTORY_TRANSIT_DAYS_CROSS_REGION", default=5)
+# Back-in-stock subscribers told per batch; availability is rechecked between batches.
+BACK_IN_STOCK_BATCH_SIZE = env.int("BACK_IN_STOCK_BATCH_SIZE", default=100)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -2,6 +2,7 @@ import pytest
 from django.contrib.auth.models import Permission
 from rest_framework.test import APIClient
 
+from automation.models import Event
 from catalog.models import PriceList, PriceListEntry
 from tests.factories import StaffFactory
 
@@ -97,4 +98,33 @@ def test_price_lists_are_for_staff_with_permissions(api, shop):
                                                          "min_quantity": 1, "unit_price": "1.00"}, format="json")
     assert duplicate.status_code == 400
     assert PriceListEntry.objects.get(price_list_id=created.json()["id"]).unit_price == 77
+    added = Event.objects.get(name="price_list.entry_added")
+    assert added.payload == {"price_list_id": created.json()["id"], "variant_id": shop["drill"].pk, "sku": "DRILL-1",
+                             "min_quantity": 1, "unit_price": "77.00", "currency": "USD"}
+    assert added.actor == staff
+    staff.user_permissions.add(Permission.objects.get(codename="delete_pricelistentry"))
+    api.force_authenticate(type(staff).objects.get(pk=staff.pk))
+    assert api.delete(f"/api/v1/price-list-entries/{entry.json()['id']}/").status_code == 204
+    assert Event.objects.get(name="price_list.entry_removed").payload["unit_price"] == "77.00"
+    assert not PriceListEntry.objects.filter(price_list_id=created.json()["id"]).exists()
     assert api.patch(f"/api/v1/price-lists/{created.json()['id']}/", {"is_active": False}, format="json").status_code == 200
+
+
+def test_staff_apply_a_price_rule_through_the_api_once(api, shop):
+    staff = StaffFactory()
+    staff.user_permissions.add(*Permission.objects.filter(codename__in=[
+        "view_pricerule", "add_pricerule", "change_pricerule", "add_pricelist"]))
+    api.force_authenticate(type(staff).objects.get(pk=staff.pk))
+    rule = api.post("/api/v1/price-rules/", {"name": "+10% tools", "source": shop["default"].pk,
+                                             "category": shop["tools"].pk, "percent": "10",
+                                             "valid_from": "2030-01-01T00:00:00Z"}, format="json")
+    assert rule.status_code == 201, rule.json()
+    applied = api.post(f"/api/v1/price-rules/{rule.json()['id']}/apply/")
+    assert applied.status_code == 201
+    assert applied.json()["valid_from"].startswith("2030-01-01") and applied.json()["derived_from"] == shop["default"].pk
+    assert PriceListEntry.objects.get(price_list_id=applied.json()["id"], variant=shop["drill"]).unit_price == 110
+    again = api.post(f"/api/v1/price-rules/{rule.json()['id']}/apply/")
+    assert again.status_code == 409 and again.json()["error"]["code"] == "price_rule_already_applied"
+
+    api.force_authenticate(shop["member"].user)
+    assert api.get("/api/v1/price-rules/").status_code == 403

@@ -10,6 +10,7 @@ from catalog.exceptions import PriceRuleAlreadyApplied
 from catalog.models import PriceList, PriceListEntry, PriceRule, Product, Variant
 from catalog.pricing import price_for
 from shopauto.exceptions import InvalidInput
+from tests.conftest import requires_postgres
 from tests.factories import StaffFactory
 
 from .factories import CategoryFactory, PriceListFactory, ProductFactory, VariantFactory, price
@@ -132,3 +133,35 @@ def test_product_and_variant_import_is_all_or_nothing(db):
     assert not outcome["ok"] and outcome["errors"][0]["line"] == 3
     assert not Variant.objects.exists()
     assert ProductFactory._meta.model.objects.count() == 2
+
+
+@requires_postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_concurrent_runs_of_a_rule_make_one_version():
+    import threading
+
+    from django.db import connection
+
+    source = PriceListFactory(name="Default")
+    price(source, VariantFactory(), (1, "10.00"))
+    rule = PriceRule.objects.create(name="+1%", source=source, percent=Decimal("1"),
+                                    valid_from=timezone.now() + timedelta(days=1))
+    barrier, outcomes = threading.Barrier(2), []
+
+    def run():
+        try:
+            barrier.wait()
+            outcomes.append(services.price_rule_apply(rule_id=rule.pk).pk)
+        except PriceRuleAlreadyApplied:
+            outcomes.append("refused")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes, key=str).count("refused") == 1
+    assert PriceList.objects.filter(derived_from=source).count() == 1
+    assert Event.objects.filter(name="price_rule.applied").count() == 1

@@ -152,3 +152,9 @@ def test_customers_manage_only_their_own_subscriptions(customer):
 
 def test_staff_without_profile_cannot_use_subscriptions(staff):
     assert _client(staff).get("/api/v1/stock-subscriptions/").status_code == 403
+
+
+def test_subscription_needs_a_variant_or_sku(customer):
+    response = _client(customer.user).post("/api/v1/stock-subscriptions/", {}, format="json")
+    assert response.status_code == 400 and "variant" in response.json()["error"]["fields"]
+    assert not BackInStockSubscription.objects.exists()

@@ -123,3 +123,30 @@ def test_a_lock_held_past_the_timeout_is_a_clean_stock_busy_and_changes_nothing(
     assert not Reservation.objects.exists()
     level.refresh_from_db()
     assert level.reserved == 0
+
+
+@requires_postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_sales_across_the_reorder_point_alert_exactly_once():
+    from automation.models import Event
+    from inventory.models import PurchaseOrder
+
+    from .factories import rule
+
+    level = stocked(on_hand=30)
+    rule(level, point=15, quantity=40)
+    workers = 20
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        try:
+            results = _run_together(pool, [
+                (lambda n=n: services.stock_reserve(lines=[(level.variant_id, 1)], reference=f"low-{n}", expires_at=None))
+                for n in range(workers)
+            ])
+        finally:
+            _close_connections(pool, workers)
+    assert all(isinstance(r, list) for r in results)
+    [event] = Event.objects.filter(name="stock.low")
+    assert event.payload["available"] == 15
+    assert PurchaseOrder.objects.count() == 1
+    level.refresh_from_db()
+    assert level.low_stock_alerted and level.reserved == 20

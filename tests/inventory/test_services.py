@@ -108,16 +108,6 @@ def test_beat_releases_expired_reservations_only():
     assert list(Reservation.objects.values_list("reference", flat=True)) == ["cart:live"]
 
 
-def test_release_expired_task_runs_once_per_slot():
-    from inventory.tasks import _release_expired
-
-    level = stocked(on_hand=10)
-    services.stock_reserve(lines=[(level.variant_id, 2)], reference="c", expires_at=timezone.now() - timedelta(seconds=1))
-    now = timezone.now()
-    assert _release_expired(now=now) == {"released": 2}
-    assert _release_expired(now=now) is None
-
-
 def test_allocate_makes_reservations_firm_and_renames_them_then_shipment_books_the_sale():
     level = stocked(on_hand=10)
     services.stock_reserve(lines=[(level.variant_id, 4)], reference="cart:9",
@@ -349,3 +339,81 @@ def test_stock_summary_uses_constant_queries(django_assert_num_queries):
     with django_assert_num_queries(2):
         summary = stock_summary_for(variant_ids=variants)
     assert [summary[v]["label"] for v in variants] == ["out", "available", "available"]
+
+
+def test_release_queries_stay_bounded_one_update_per_row(django_assert_max_num_queries):
+    level = stocked(on_hand=20)
+    for _ in range(3):  # re-reserving replaces: 2 stay reserved
+        services.stock_reserve(lines=[(level.variant_id, 2)], reference="multi", expires_at=None)
+    other = stocked(on_hand=5)
+    services.stock_reserve(lines=[(level.variant_id, 1), (other.variant_id, 1)], reference="two", expires_at=None)
+    with django_assert_max_num_queries(11):  # 2 rows: lock, expired, drop, 2 updates, back-in-stock check
+        assert services.stock_release(reference="two") == 2
+
+
+def test_reserve_hot_path_query_count(django_assert_max_num_queries):
+    level = stocked(on_hand=20)
+    with django_assert_max_num_queries(7):  # savepoint, lock timeout, stale, snapshot, insert, update, release
+        services.stock_reserve(lines=[(level.variant_id, 1)], reference="q", expires_at=None)
+
+
+def test_allocation_preview_and_plan_for_reference_report_warehouses_and_days(django_assert_num_queries):
+    from inventory.selectors import allocation_preview, plan_for_reference
+
+    variant = VariantFactory()
+    near = WarehouseFactory(code="pv-near", region="EU-WEST", handling_days=1, cutoff_time=time(23, 59, 59))
+    far = WarehouseFactory(code="pv-far", region="SA-EAST", handling_days=1, cutoff_time=time(23, 59, 59))
+    stocked(variant, near, on_hand=2)
+    stocked(variant, far, on_hand=10)
+    with django_assert_num_queries(1):
+        plan, shortages = allocation_preview(lines=[(variant.pk, 5)], region="EU-WEST")
+    assert shortages == []
+    assert [(line.warehouse_code, line.quantity, line.ship_days) for line in plan.lines] == [("pv-far", 5, 6)]
+    _plan, shortages = allocation_preview(lines=[(variant.pk, 13)], region="EU-WEST")
+    assert shortages == [{"variant_id": variant.pk, "requested": 13, "available": 12}]
+
+    services.stock_reserve(lines=[(variant.pk, 12)], reference="cart:p", expires_at=None, region="EU-WEST")
+    plan = plan_for_reference(reference="cart:p", region="EU-WEST")
+    assert {(line.warehouse_code, line.quantity, line.ship_days) for line in plan.lines} == {
+        ("pv-near", 2, 2), ("pv-far", 10, 6)}
+    assert plan.is_split and plan.ship_days == 6
+    assert plan.as_dict()["split"] is True
+
+
+def test_low_stock_crossing_suggests_a_transfer_from_a_warehouse_with_surplus():
+    variant = VariantFactory()
+    low = stocked(variant, WarehouseFactory(code="sg-low"), on_hand=7)
+    rule(low, point=5, quantity=10)
+    donor = stocked(variant, WarehouseFactory(code="sg-rich"), on_hand=12)
+    rule(donor, point=4, quantity=10)  # surplus 8
+    services.stock_adjust(variant_id=variant.pk, warehouse_id=low.warehouse_id, quantity=-1, reason="broken")
+    assert not Event.objects.filter(name="stock.transfer_suggested").exists()  # 6 left: above the point
+    services.stock_adjust(variant_id=variant.pk, warehouse_id=low.warehouse_id, quantity=-3, reason="broken")
+    [suggestion] = Event.objects.filter(name="stock.transfer_suggested")
+    assert suggestion.payload == {
+        "variant_id": variant.pk, "sku": variant.sku, "quantity": 8, "source": "sg-rich",
+        "source_id": donor.warehouse_id, "destination": "sg-low", "destination_id": low.warehouse_id}
+    assert len(_events("stock.low")) == 1
+
+
+def test_allocate_with_expected_lines_refuses_a_partial_allocation():
+    level = stocked(on_hand=3)
+    services.stock_reserve(lines=[(level.variant_id, 3)], reference="cart:late",
+                           expires_at=timezone.now() - timedelta(seconds=1))
+    services.stock_reserve(lines=[(level.variant_id, 2)], reference="cart:other", expires_at=None)  # takes the units
+    with pytest.raises(InsufficientStock) as excinfo:
+        services.stock_allocate(reference="cart:late", new_reference="order:1",
+                                expected_lines=[(level.variant_id, 3)])
+    assert excinfo.value.shortages == [{"sku": level.variant.sku, "variant_id": level.variant_id, "requested": 3,
+                                        "available": 0}]
+    assert not Reservation.objects.filter(reference="order:1").exists()
+
+
+def test_allocate_an_expired_hold_nobody_took_still_works():
+    level = stocked(on_hand=3)
+    services.stock_reserve(lines=[(level.variant_id, 3)], reference="cart:slow",
+                           expires_at=timezone.now() - timedelta(seconds=1))
+    plan = services.stock_allocate(reference="cart:slow", new_reference="order:2",
+                                   expected_lines=[(level.variant_id, 3)])
+    assert [line.quantity for line in plan.lines] == [3]
+    assert Reservation.objects.get().expires_at is None

@@ -56,3 +56,24 @@ def test_the_unsubscribe_page_is_rate_limited(client, settings):
     codes = [client.get(url).status_code for _ in range(3)]
     cache.clear()
     assert codes == [200, 200, 429]
+
+
+@pytest.mark.django_db
+def test_my_messages_lists_only_my_own_and_hides_others_as_404(client, esp):
+    from notifications.models import OutgoingMessage
+    from tests.factories import PASSWORD
+
+    ana = customer(email="ana@example.com")
+    bob = customer(email="bob@example.com")
+    mine = services.message_queue(template_key="order.placed", recipient_email="ana@example.com", language="en",
+                                  context={"number": "SA-1"}, idempotency_key="a", customer=ana)
+    theirs = services.message_queue(template_key="order.placed", recipient_email="bob@example.com", language="en",
+                                    context={"number": "SA-2"}, idempotency_key="b", customer=bob)
+    assert client.login(username=ana.user.username, password=PASSWORD)
+
+    listing = client.get("/notifications/")
+    assert listing.status_code == 200
+    assert b"SA-1" in listing.content and b"SA-2" not in listing.content
+    assert client.get(f"/notifications/{mine.pk}/").status_code == 200
+    assert client.get(f"/notifications/{theirs.pk}/").status_code == 404
+    assert OutgoingMessage.objects.count() == 2

@@ -15,6 +15,7 @@ from automation.models import Event, HandlerRun
 from notifications import services, templating
 from notifications.exceptions import MessageNotResendable
 from notifications.models import NotificationSwitch, OutgoingMessage, Suppression
+from notifications.routing import template_keys
 from notifications.samples import sample_context
 from notifications.tasks import send_message
 from tests.conftest import requires_postgres
@@ -386,3 +387,95 @@ def test_template_syntax_error_fails_the_message_visibly(esp):
     message = OutgoingMessage.objects.get(template_key="order.confirmed")
     assert message.status == Status.FAILED and "template_invalid" in message.last_error
     assert OutgoingMessage.objects.filter(template_key="staff.message_failed").exists()
+
+
+@pytest.mark.django_db
+def test_promotion_events_are_marketing_mail(esp):
+    ana = customer(email="ana@example.com", consent=True)
+    bob = customer(email="bob@example.com", consent=False)
+    for profile in (ana, bob):
+        deliver("promotion.weekend", {"customer_id": profile.pk, "title": "20% off", "body": "Code WARM20", "url": "/"})
+    send_all_queued()
+    assert [(m.to, m.subject) for m in mail.outbox] == [(["ana@example.com"], "20% off")]
+    assert "List-Unsubscribe" in mail.outbox[0].anymail_test_params["extra_headers"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("key", template_keys())
+def test_every_shipped_template_renders_its_sample_payload(key):
+    rendered = templating.render(key=key, language="en", context=sample_context(key))
+    assert rendered.subject and "{" not in rendered.subject
+    assert rendered.body_text.strip() and rendered.body_html.startswith("<!doctype html>")
+
+
+def _in_threads(count, target):
+    barrier = threading.Barrier(count)
+    results, errors = [], []
+
+    def run(index):
+        try:
+            barrier.wait()
+            results.append(target(index))
+        except Exception as exc:  # pragma: no cover - reported by the assertion
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(index,)) for index in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    return results
+
+
+@requires_postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_same_key_queued_concurrently_makes_one_message():
+    ana = customer(email="ana@example.com")
+    results = _in_threads(4, lambda index: services.message_queue(
+        template_key="order.placed", recipient_email="ana@example.com", language="en",
+        context=order_payload(ana), idempotency_key="same-key"))
+    assert sum(result is not None for result in results) == 1
+    assert OutgoingMessage.objects.count() == 1
+
+
+@requires_postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_marketing_cap_holds_under_concurrent_queueing(settings):
+    settings.MARKETING_MAX_PER_DAY = 1
+    ana = customer(email="ana@example.com", consent=True)
+    results = _in_threads(4, lambda index: services.message_queue(
+        template_key="customer.back_in_stock", recipient_email="ana@example.com", language="en",
+        context={"product": f"P{index}", "sku": f"S{index}", "url": "/"}, idempotency_key=f"bis:{index}",
+        marketing=True, customer=ana))
+    assert sum(result is not None for result in results) == 1
+    assert OutgoingMessage.objects.filter(status=Status.QUEUED).count() == 1
+    assert OutgoingMessage.objects.filter(status=Status.SKIPPED).count() == 3
+
+
+def test_error_classification_transient_versus_permanent():
+    import smtplib
+
+    import requests
+    from anymail.exceptions import AnymailAPIError, AnymailRecipientsRefused
+
+    def api_error(status):
+        response = requests.Response()
+        response.status_code, response.reason = status, "x"
+        return AnymailAPIError("no", status_code=status, response=response)
+
+    try:
+        raise AnymailAPIError("connect failed") from requests.ConnectionError("refused")
+    except AnymailAPIError as exc:
+        connection_error = exc
+    assert [services.is_transient(api_error(code)) for code in (500, 503, 429, 408)] == [True] * 4
+    assert [services.is_transient(api_error(code)) for code in (400, 401, 422)] == [False] * 3
+    assert services.is_transient(connection_error)
+    assert not services.is_transient(AnymailRecipientsRefused())
+    assert services.is_transient(TimeoutError())
+    assert services.is_transient(smtplib.SMTPDataError(451, b"try later"))
+    assert not services.is_transient(smtplib.SMTPDataError(550, b"no such user"))
+    assert not services.is_transient(smtplib.SMTPRecipientsRefused({"a@b.c": (550, b"no")}))
+    assert not services.is_transient(ValueError("bug"))

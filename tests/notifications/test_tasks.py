@@ -9,8 +9,8 @@ from django.db import transaction
 
 from automation import services as spine
 from notifications import services
+from notifications.digest import digest_send_if_due
 from notifications.models import OutgoingMessage
-from notifications.tasks import digest_send_if_due
 from tests.conftest import requires_redis
 from tests.notifications.factories import customer, staff_in
 from tests.notifications.test_services import order_payload

@@ -89,4 +89,5 @@ def details_for(customer, *, payment="invoice", po=""):
 
 
 def event_names(**filters) -> list[str]:
+    filters.setdefault("subject_type", "orders.order")
     return list(Event.objects.filter(**filters).order_by("pk").values_list("name", flat=True))

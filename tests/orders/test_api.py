@@ -171,3 +171,16 @@ def test_carrier_webhook_moves_the_order_to_delivered(shop, consumer, staff, set
     assert ok.status_code == 200
     order.refresh_from_db()
     assert order.status == "delivered"
+
+
+def test_shipping_options_give_price_and_delivery_estimate(shop, buyer):
+    api = client_for(buyer.user)
+    cart = api.post("/api/v1/carts/").json()
+    options = api.get(f"/api/v1/carts/{cart['id']}/shipping-options/").json()
+    assert [(o["code"], o["price"]) for o in options] == [("std", "5.00")]
+    assert options[0]["estimated_delivery"] is not None
+    other = APIClient()
+    from tests.factories import CustomerFactory
+
+    other.force_authenticate(CustomerFactory().user)
+    assert other.get(f"/api/v1/carts/{cart['id']}/shipping-options/").status_code == 404

@@ -122,3 +122,21 @@ def test_staff_ship_with_the_admin_button_and_print_packing_slips(client, shop, 
                       {"action": "print_packing_slips", "_selected_action": [order.pk]})
     assert pdf["Content-Type"] == "application/pdf"
     assert pdf.content.startswith(b"%PDF")
+
+
+def test_checkout_shows_price_and_estimated_delivery_per_shipping_method(client, shop, buyer):
+    shop.variant("A")
+    client.force_login(buyer.user)
+    client.post(reverse("orders:cart_add"), {"sku": "A", "quantity": 1})
+    page = client.get(reverse("orders:checkout")).content.decode()
+    assert "Standard (DHL) — 5.00 EUR, arrives by" in page
+
+
+def test_add_to_cart_from_the_catalog_page(client, shop, consumer):
+    shop.variant("BOLT", price="0.50")
+    client.force_login(consumer.user)
+    page = client.get(reverse("catalog:list")).content.decode()
+    assert 'action="/orders/cart/add/"' in page
+    response = client.post(reverse("orders:cart_add"), {"sku": "BOLT", "quantity": 40, "next": "/catalog/"})
+    assert response["Location"] == "/catalog/"
+    assert Cart.objects.get(customer=consumer).lines.get().quantity == 40

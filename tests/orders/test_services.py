@@ -317,7 +317,7 @@ def test_abandoned_cart_reminders_twice_then_never(shop, consumer, settings):
     reminders = Event.objects.filter(name="cart.abandoned").order_by("pk")
     assert [e.payload["reminder"] for e in reminders] == [1, 2]
     assert reminders[0].payload["customer_id"] == consumer.pk
-    assert cart.token in reminders[0].payload["restore_url"]
+    assert cart.token in reminders[0].payload["url"]
 
 
 def test_no_reminder_for_emptied_or_ordered_carts(shop, consumer):
