@@ -311,6 +311,7 @@ UNPAID_ORDER_CANCEL_HOURS = env.int("UNPAID_ORDER_CANCEL_HOURS", default=72)
 APPROVAL_REMINDER_HOURS = env.int("APPROVAL_REMINDER_HOURS", default=24)
 # Delivered orders become `completed` when their return window is over.
 ORDER_COMPLETE_AFTER_DAYS = env.int("ORDER_COMPLETE_AFTER_DAYS", default=30)
+# Initial threshold of the default automation rule "Alert Sales on large orders" (automation/defaults.py).
 ORDER_ALERT_THRESHOLD = Decimal(env.str("ORDER_ALERT_THRESHOLD", default="10000"))
 # Shared secrets of the signed inbound webhooks (carrier tracking, bank/payment).
 CARRIER_WEBHOOK_SECRET = env.str("CARRIER_WEBHOOK_SECRET", default="")
