@@ -14,6 +14,7 @@ Transitions run as the system (actor=None): only services that accept a system a
 belong in the allow-list.
 """
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -69,10 +70,22 @@ def register_tagger(subject_type: str, func: Callable[..., object]) -> None:
     _taggers[subject_type] = func
 
 
+@functools.cache
+def _engine() -> Engine:
+    # Plain text (no HTML escaping), default filters only: no tags that load or include.
+    return Engine(autoescape=False, libraries={}, builtins=["django.template.defaultfilters"])
+
+
+@functools.lru_cache(maxsize=512)
+def _compiled(template: str):
+    return _engine().from_string(template)
+
+
 def render_text(template: str, payload: dict) -> str:
     """Staff write alert texts with the payload's fields: "Order {{ number }}: {{ total }}"."""
-    engine = Engine(autoescape=False, libraries={}, builtins=["django.template.defaultfilters"])
-    return engine.from_string(template or "").render(Context(payload))
+    if not template:
+        return ""
+    return _compiled(template).render(Context(payload))
 
 
 def wait_delta(action: dict) -> timedelta:

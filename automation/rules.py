@@ -75,12 +75,16 @@ def rules_handle_event(event: Event) -> list[RuleRun]:
     handler "automation.rules"). A rule with stop_other_rules whose conditions hold ends
     the list."""
     runs = []
+    # A re-run of the handler (after a crash) finds the runs already made and skips them.
+    existing = {run.rule_id: run for run in RuleRun.objects.filter(event=event)}
     for rule in rules_for_event(event.name):
-        run, created = RuleRun.objects.get_or_create(event=event, rule=rule,
-                                                     defaults={"version": rule.current_version})
-        run.event, run.rule = event, rule
-        if created:
+        run = existing.get(rule.pk)
+        if run is None:
+            run = RuleRun.objects.create(event=event, rule=rule, version=rule.current_version)
+            run.event, run.rule, run.fresh = event, rule, True
             _start(run)
+        else:
+            run.event, run.rule = event, rule
         runs.append(run)
         if rule.stop_other_rules and run.status != RuleRun.Status.SKIPPED:
             break
@@ -149,10 +153,10 @@ def _advance(run: RuleRun, *, payload: dict, now: datetime | None = None) -> Non
 
 
 def _record(run: RuleRun, index: int, kind: str, status: str, *, detail: str = "", error: str = "") -> ActionRun:
-    action_run, created = ActionRun.objects.get_or_create(
-        rule_run=run, index=index,
-        defaults={"action_type": kind, "status": status, "detail": detail[:500], "error": error},
-    )
+    values = {"action_type": kind, "status": status, "detail": detail[:500], "error": error}
+    if getattr(run, "fresh", False):  # a run started in this transaction has no step rows yet
+        return ActionRun.objects.create(rule_run=run, index=index, **values)
+    action_run, created = ActionRun.objects.get_or_create(rule_run=run, index=index, defaults=values)
     if not created:
         if action_run.status != ActionRun.Status.WAITING:
             action_run.attempts += 1  # a retry of this step (a resumed wait is the same attempt)
@@ -229,7 +233,15 @@ def rule_runs_resume_due(*, now: datetime | None = None, limit: int = 200) -> in
     now = now or timezone.now()
     due = list(RuleRun.objects.filter(status=RuleRun.Status.WAITING, resume_at__lte=now)
                .order_by("resume_at", "id").values_list("id", flat=True)[:limit])
-    return sum(rule_run_resume(rule_run_id=run_id, now=now) is not None for run_id in due)
+    resumed = 0
+    for run_id in due:
+        try:
+            resumed += rule_run_resume(rule_run_id=run_id, now=now) is not None
+        except Exception as exc:  # one broken run must not hold up the others every minute
+            logger.exception("resuming rule run %s failed", run_id)
+            RuleRun.objects.filter(pk=run_id, status=RuleRun.Status.WAITING).update(
+                status=RuleRun.Status.FAILED, reason=f"Resuming failed: {exc}"[:500], finished_at=timezone.now())
+    return resumed
 
 
 @transaction.atomic

@@ -52,7 +52,7 @@ class Ok(BaseHTTPRequestHandler):
         pass
 
 
-def main(total: int = 1000):
+def main(total: int = 1000, profile: bool = False):
     recreate_database()
     import django
 
@@ -95,12 +95,23 @@ def main(total: int = 1000):
         with CaptureQueriesContext(connection) as queries:
             event_process(event_id=ids[0])
         print(f"queries for one event (5 rules run, 2 alerts, 2 deliveries): {len(queries)}")
+        profiler = None
+        if profile:
+            import cProfile
+
+            profiler = cProfile.Profile()
+            profiler.enable()
         started = time.perf_counter()
         for done, event_id in enumerate(ids[1:], start=2):
             event_process(event_id=event_id)
             if done % 250 == 0:
                 print(f"  processed {done}/{total} events", flush=True)
         elapsed = time.perf_counter() - started
+        if profiler is not None:
+            import pstats
+
+            profiler.disable()
+            pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
         print(f"events processed: {total - 1} in {elapsed:.1f} s = {(total - 1) / elapsed:.0f} events/s "
               f"({RuleRun.objects.count()} rule runs, {WebhookDelivery.objects.count()} deliveries)")
 
@@ -121,4 +132,4 @@ def main(total: int = 1000):
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 1000)
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 1000, profile=os.environ.get("BENCH_PROFILE") == "1")
