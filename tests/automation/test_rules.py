@@ -315,3 +315,25 @@ def test_admin_edit_creates_a_version_and_failed_runs_are_filterable_and_retried
     client.post("/admin/automation/rulerun/", {"action": "retry", "_selected_action": [run.pk]})
     run.refresh_from_db()
     assert run.status == RuleRun.Status.DONE and calls == [1, 1]
+
+
+def test_notify_sends_a_template_to_the_customer_or_a_fixed_address_once(place_order):
+    rule = make_rule(trigger="order.placed", actions=[
+        {"type": "notify", "template": "order.confirmed", "to": "customer"},
+        {"type": "notify", "template": "order.confirmed", "to": "email", "email": "erp-inbox@shop.example"},
+        {"type": "notify", "template": "order.confirmed", "to": "email"},
+    ])
+    order = place_order()
+    event = Event.objects.get(name="order.placed", subject_id=str(order.pk))
+    event_process(event_id=event.pk)
+
+    run = rule.runs.get(event=event)
+    steps = list(run.action_runs.values_list("status", flat=True))
+    assert steps == ["done", "done", "skipped"]
+    assert "no recipient" in run.action_runs.get(index=2).detail
+    to_customer = OutgoingMessage.objects.get(idempotency_key=f"rule-run:{run.pk}:0")
+    assert (to_customer.recipient_email, to_customer.template_key, to_customer.status) == (
+        "ana@example.com", "order.confirmed", "queued")
+    assert to_customer.context["number"] == order.number and to_customer.event_id == event.pk
+    assert OutgoingMessage.objects.get(idempotency_key=f"rule-run:{run.pk}:1").recipient_email == \
+        "erp-inbox@shop.example"
