@@ -1,7 +1,7 @@
 from django import forms
 from django.contrib import admin, messages
 from django.urls import NoReverseMatch, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -135,8 +135,21 @@ class RuleAdmin(admin.ModelAdmin):
     list_editable = ["enabled", "priority"]
     list_filter = ["enabled", "trigger"]
     search_fields = ["name", "trigger", "description"]
-    readonly_fields = ["key", "current_version"]
+    readonly_fields = ["key", "current_version", "preview"]
     inlines = [RuleVersionInline]
+
+    @admin.display(description=_("dry run on recent events"))
+    def preview(self, obj):
+        if obj is None or not obj.pk:
+            return "-"
+        rows = rules.rule_preview(rule=obj)
+        if not rows:
+            return _("No recent event matches the trigger.")
+        return format_html("<ul>{}</ul>", format_html_join(
+            "", '<li><a href="{}">{} #{}</a> {}: {}</li>',
+            ((reverse("admin:automation_event_change", args=[row["event"].pk]), row["event"].name, row["event"].pk,
+              row["event"].created_at.strftime("%Y-%m-%d %H:%M"),
+              _("would run") if row["holds"] else _("skipped — %(why)s") % {"why": row["why"]}) for row in rows)))
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("current_version")

@@ -261,3 +261,22 @@ def rule_run_retry(*, rule_run_id: int, actor=None) -> RuleRun:
     run.save(update_fields=["status", "reason", "finished_at"])
     _advance(run, payload=current_payload(run.event))
     return run
+
+
+def rule_preview(*, rule: Rule, limit: int = 5) -> list[dict]:
+    """A dry run of the rule's current draft on the latest events its trigger matches:
+    which would run and why not. Nothing is written and no action runs."""
+    prefix = rule.trigger.split("*", 1)[0]
+    candidates = Event.objects.filter(name__startswith=prefix).order_by("-pk")[: limit * 20]
+    preview = []
+    for event in candidates:
+        if not fnmatchcase(event.name, rule.trigger):
+            continue
+        try:
+            holds, why = condition_engine.conditions_hold(rule.conditions, event.payload, match=rule.match)
+        except condition_engine.ConditionError as exc:
+            holds, why = False, str(exc)
+        preview.append({"event": event, "holds": holds, "why": why})
+        if len(preview) == limit:
+            break
+    return preview

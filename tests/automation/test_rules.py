@@ -337,3 +337,18 @@ def test_notify_sends_a_template_to_the_customer_or_a_fixed_address_once(place_o
     assert to_customer.context["number"] == order.number and to_customer.event_id == event.pk
     assert OutgoingMessage.objects.get(idempotency_key=f"rule-run:{run.pk}:1").recipient_email == \
         "erp-inbox@shop.example"
+
+
+def test_preview_dry_runs_the_draft_on_recent_events_without_writing(admin_client):
+    emit("order.placed", payload={"total": "50"})
+    emit("order.placed", payload={"total": "500"})
+    emit("order.shipped", payload={"total": "500"})
+    rule = make_rule(trigger="order.placed", conditions=[{"field": "total", "operator": "gte", "value": "100"}])
+
+    preview = rules.rule_preview(rule=rule)
+
+    assert [(row["event"].payload["total"], row["holds"]) for row in preview] == [("500", True), ("50", False)]
+    assert "total gte" in preview[1]["why"]
+    assert not RuleRun.objects.filter(rule=rule).exists()
+    page = admin_client.get(f"/admin/automation/rule/{rule.pk}/change/").content.decode()
+    assert "would run" in page and "skipped" in page
