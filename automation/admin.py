@@ -1,5 +1,6 @@
 from django import forms
 from django.contrib import admin, messages
+from django.db import models
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
@@ -250,6 +251,7 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
     fields = ["name", "url", "events", "active", "secret", "secondary_secret", "consecutive_failures",
               "disabled_at", "disabled_reason", "created_at"]
     actions = ["enable"]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     @admin.display(description=_("deliveries"))
     def deliveries_link(self, obj):
