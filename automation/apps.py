@@ -7,4 +7,4 @@ class AutomationConfig(AppConfig):
     verbose_name = _("Automation")
 
     def ready(self):
-        from . import receivers  # noqa: F401  (FSM transitions → events)
+        from . import handlers, receivers  # noqa: F401  (rules + webhooks see every event; FSM transitions → events)

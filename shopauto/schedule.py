@@ -16,6 +16,11 @@ BEAT_SCHEDULE = {
     "orders.complete_orders": {"task": "orders.tasks.complete_orders", "schedule": 3600.0},
     "returns.remind_and_close_returns": {"task": "returns.tasks.remind_and_close_returns", "schedule": 3600.0},
     "quotes.expire_quotes": {"task": "quotes.tasks.expire_quotes", "schedule": 900.0},
+    # Waiting rule runs (wait steps) whose time has come; webhook retries the broker
+    # could not hold; the delivery log's retention.
+    "automation.resume_rule_runs": {"task": "automation.tasks.resume_rule_runs", "schedule": 60.0},
+    "automation.sweep_webhook_deliveries": {"task": "automation.tasks.sweep_webhook_deliveries", "schedule": 60.0},
+    "automation.purge_webhook_deliveries": {"task": "automation.tasks.purge_webhook_deliveries", "schedule": 3600.0},
     "automation.purge_processed_events": {
         "task": "automation.tasks.purge_processed_events",
         "schedule": 3600.0,

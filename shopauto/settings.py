@@ -288,6 +288,21 @@ CELERY_TIMEZONE = TIME_ZONE
 # the beat sweeper (the broker was down, or a worker died).
 EVENT_SWEEP_AFTER_SECONDS = env.int("EVENT_SWEEP_AFTER_SECONDS", default=60)
 EVENT_MAX_ATTEMPTS = env.int("EVENT_MAX_ATTEMPTS", default=8)
+# Staff group alerted when an automation rule fails or a webhook endpoint is disabled.
+AUTOMATION_ALERT_GROUP = env.str("AUTOMATION_ALERT_GROUP", default="Managers")
+
+# --- Outbound webhooks ----------------------------------------------------------------
+WEBHOOK_TIMEOUT_SECONDS = env.int("WEBHOOK_TIMEOUT_SECONDS", default=10)
+# Attempts per delivery, backing off exponentially (with jitter) from the base, capped.
+WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=8)
+WEBHOOK_RETRY_BASE_SECONDS = env.int("WEBHOOK_RETRY_BASE_SECONDS", default=30)
+WEBHOOK_RETRY_MAX_SECONDS = env.int("WEBHOOK_RETRY_MAX_SECONDS", default=6 * 3600)
+# The sweeper leaves a due delivery this long to its own task retry before re-dispatching it.
+WEBHOOK_SWEEP_GRACE_SECONDS = env.int("WEBHOOK_SWEEP_GRACE_SECONDS", default=30)
+# An endpoint is disabled (and Managers alerted) after this many failed deliveries in a row.
+WEBHOOK_MAX_CONSECUTIVE_FAILURES = env.int("WEBHOOK_MAX_CONSECUTIVE_FAILURES", default=10)
+# The delivery log (successes too) is kept this many days.
+WEBHOOK_DELIVERY_RETENTION_DAYS = env.int("WEBHOOK_DELIVERY_RETENTION_DAYS", default=30)
 
 # --- Orders ---------------------------------------------------------------------------
 DEFAULT_CURRENCY = env.str("DEFAULT_CURRENCY", default="EUR")
@@ -301,6 +316,7 @@ UNPAID_ORDER_CANCEL_HOURS = env.int("UNPAID_ORDER_CANCEL_HOURS", default=72)
 APPROVAL_REMINDER_HOURS = env.int("APPROVAL_REMINDER_HOURS", default=24)
 # Delivered orders become `completed` when their return window is over.
 ORDER_COMPLETE_AFTER_DAYS = env.int("ORDER_COMPLETE_AFTER_DAYS", default=30)
+# Initial threshold of the default automation rule "Alert Sales on large orders" (automation/defaults.py).
 ORDER_ALERT_THRESHOLD = Decimal(env.str("ORDER_ALERT_THRESHOLD", default="10000"))
 # Shared secrets of the signed inbound webhooks (carrier tracking, bank/payment).
 CARRIER_WEBHOOK_SECRET = env.str("CARRIER_WEBHOOK_SECRET", default="")

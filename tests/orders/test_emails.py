@@ -73,12 +73,17 @@ def test_refused_transition_queues_no_email(shop, consumer, staff):
     assert OutgoingMessage.objects.count() == before
 
 
-def test_large_orders_alert_sales(shop, buyer, settings, django_user_model):
-    from decimal import Decimal
-
+def test_large_orders_alert_sales(shop, buyer, django_user_model):
     from django.contrib.auth.models import Group
 
-    settings.ORDER_ALERT_THRESHOLD = Decimal("500")
+    from automation import rules
+    from automation.models import Rule
+
+    # The alert is the default automation rule; staff tune its threshold in the admin.
+    rule = Rule.objects.get(key="large-order-alert")
+    rule.conditions = [{"field": "total", "operator": "gte", "value": "500"},
+                       {"field": "transition", "operator": "is_empty"}]
+    rules.rule_save(rule=rule)
     seller = django_user_model.objects.create_user("seller", email="sales@shop.example", is_staff=True)
     seller.groups.add(Group.objects.get(name="Sales"))
     variant = shop.variant("BIG", price="300.00")
