@@ -281,6 +281,11 @@ class Order(ConcurrentTransitionMixin, models.Model):
     def cancel(self, by=None, description=None):
         self.cancel_reason = str(description or "")[:300]
 
+    def transition_event_name(self, *, name: str, source: str, target: str) -> str:
+        """Back to `placed` after an approval or a released hold is not a new order:
+        it gets its own event, so "order placed" mails and rules fire once."""
+        return {"approve": "order.approved", "release": "order.released"}.get(name, f"order.{target}")
+
     def event_payload(self) -> dict:
         from .selectors import order_payload
 
