@@ -6,7 +6,9 @@ Scope of "portal strings" (what every shipped language must translate):
   (templates/admin/ and <app>/templates/admin/): staff work in English;
 - the Python strings of first-party apps, except staff/machine-only modules: admin.py
   (and admin/ packages), api.py (and api/ packages: ERP clients, English), migrations,
-  management commands, demo.py, settings*.py, tests and benchmarks.
+  management commands, demo.py, settings*.py, tests and benchmarks, and the apps in
+  STAFF_ONLY_APPS (no portal page: the automation rules, webhooks and dashboard are the
+  admin's, and their alerts go to staff, in English).
   Everything else (forms, views, exceptions, services, selectors, apps' nav labels,
   template tags) can reach a customer's page or email.
 - In models.py only choice labels (TextChoices/IntegerChoices classes, shown by
@@ -44,6 +46,7 @@ KEYWORDS = {
 SKIP_DIRS = {".venv", "venv", "node_modules", "migrations", "management", "tests", "bench", "locale", "static",
              "var", "__pycache__", ".git", "admin", "api"}
 SKIP_FILES = {"admin.py", "api.py", "demo.py", "manage.py"}
+STAFF_ONLY_APPS = {"automation"}
 
 
 def translated_languages() -> list[str]:
@@ -73,7 +76,8 @@ class Message:
 
 def _first_party_roots(base: Path) -> list[Path]:
     return [base / path for path in sorted(os.listdir(base))
-            if (base / path / "apps.py").exists() or (base / path / "settings.py").exists()]
+            if ((base / path / "apps.py").exists() or (base / path / "settings.py").exists())
+            and path not in STAFF_ONLY_APPS]
 
 
 def _python_files(base: Path):
