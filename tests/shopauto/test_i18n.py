@@ -172,12 +172,12 @@ def test_a_portal_page_in_a_language_the_shop_does_not_ship_is_english(client):
 @pytest.mark.django_db
 def test_an_email_without_a_translation_falls_back_to_english(tmp_path, settings):
     # A template added on another branch, before its translations: only en/ exists.
-    folder = tmp_path / "notifications" / "email" / "quote.sent" / "en"
+    folder = tmp_path / "notifications" / "email" / "test.untranslated" / "en"
     folder.mkdir(parents=True)
     (folder / "subject.txt").write_text("Your quote {{ number }}")
     (folder / "body.txt").write_text("Total: {% money total currency %}")
     settings.TEMPLATES = [{**settings.TEMPLATES[0], "DIRS": [tmp_path, *settings.TEMPLATES[0]["DIRS"]]}]
-    rendered = templating.render(key="quote.sent", language="pt-br",
+    rendered = templating.render(key="test.untranslated", language="pt-br",
                                  context={"number": "Q-7", "total": "10.5", "currency": "BRL"})
     assert (rendered.language, rendered.subject) == ("en", "Your quote Q-7")
     assert rendered.body_text.strip() == "Total: R$10.50"
