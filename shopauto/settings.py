@@ -238,7 +238,8 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": "/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
     # Several models have a `status` field; name each choice set after its model.
-    "ENUM_NAME_OVERRIDES": {"QuoteStatusEnum": "quotes.models.Quote.Status"},
+    "ENUM_NAME_OVERRIDES": {"QuoteStatusEnum": "quotes.models.Quote.Status",
+                            "QuoteSourceEnum": "quotes.models.Quote.Source"},
 }
 
 # --- Celery ---------------------------------------------------------------------------
