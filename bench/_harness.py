@@ -177,11 +177,11 @@ class Stack:
         approval) with an API token."""
         from datetime import time as clock
 
+        from django.contrib.auth import get_user_model
         from rest_framework.authtoken.models import Token
 
         from catalog.models import Category, PriceList, PriceListEntry, Product, Variant
         from customers.models import Address, Company, CustomerProfile
-        from django.contrib.auth import get_user_model
         from inventory import services as stock
         from inventory.models import Warehouse
         from orders.models import ShippingMethod, ShippingRate

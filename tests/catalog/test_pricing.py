@@ -11,7 +11,7 @@ from catalog.selectors import variant_get_for_customer, variants_visible_to
 from shopauto.exceptions import InvalidInput
 from tests.factories import CompanyFactory, CustomerFactory, CustomerGroupFactory
 
-from .factories import CatalogRuleFactory, CategoryFactory, PriceListFactory, ProductFactory, VariantFactory, price
+from .factories import CatalogRuleFactory, CategoryFactory, PriceListFactory, VariantFactory, price
 
 
 @pytest.fixture

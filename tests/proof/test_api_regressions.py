@@ -30,3 +30,26 @@ def test_transfer_suggestions_are_documented_as_the_plain_list_they_are(db):
     body = operation["responses"]["200"]["content"]["application/json"]["schema"]
     assert body["type"] == "array"
     assert not any(p["name"] in ("page", "page_size") for p in operation.get("parameters", []))
+
+
+def test_a_lost_database_connection_is_a_503_in_the_api_error_shape():
+    from django.db import InterfaceError, OperationalError
+
+    from shopauto.api import exception_handler
+
+    for error in (OperationalError("terminating connection due to administrator command"),
+                  InterfaceError("connection already closed")):
+        response = exception_handler(error, {})
+        assert response.status_code == 503 and response["Retry-After"]
+        assert response.data["error"]["code"] == "service_unavailable" and response.data["error"]["fields"] == {}
+
+
+def test_a_lost_database_connection_is_a_503_page_in_the_portal(rf):
+    from django.db import OperationalError
+
+    from shopauto.middleware import DatabaseUnavailableMiddleware
+
+    middleware = DatabaseUnavailableMiddleware(lambda request: None)
+    response = middleware.process_exception(rf.get("/orders/checkout/"), OperationalError("server closed"))
+    assert response.status_code == 503 and b"Nothing was changed" in response.content
+    assert middleware.process_exception(rf.get("/"), ValueError("other")) is None
