@@ -60,7 +60,8 @@ def machine() -> str:
         mem = f", {kb / 1024 / 1024:.1f} GiB RAM"
     except (OSError, ValueError, IndexError):
         pass
-    return f"{platform.node()}: {os.cpu_count()} cores ({cpu}){mem}, Python {platform.python_version()}"
+    load = ", load average {:.1f} {:.1f} {:.1f}".format(*os.getloadavg())
+    return f"{platform.node()}: {os.cpu_count()} cores ({cpu}){mem}, Python {platform.python_version()}{load}"
 
 
 def _free_port() -> int:
@@ -85,7 +86,7 @@ class Stack:
             "DEBUG": "false", "SECURE_SSL_REDIRECT": "false", "SESSION_COOKIE_SECURE": "false",
             "CSRF_COOKIE_SECURE": "false", "SECURE_HSTS_SECONDS": "0", "ALLOWED_HOSTS": "127.0.0.1,localhost",
             "SITE_URL": self.url, "EMAIL_BACKEND": "anymail.backends.test.EmailBackend",
-            "PUBLIC_LOOKUP_RATE_LIMIT": "1000000/m", "API_AUTH_RATE_LIMIT": "1000000/min",
+            "PUBLIC_LOOKUP_RATE_LIMIT": "1000000/m", "LOGIN_RATE_LIMIT": "1000000/m", "API_AUTH_RATE_LIMIT": "1000000/min",
             "PYTHONPATH": str(ROOT),
         }
 

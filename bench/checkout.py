@@ -83,6 +83,7 @@ def main():
             f"max {max(delays, default=0) * 1000:.0f} ms")
         orders = Order.objects.count()
         log(f"orders in the database: {orders}; confirmation emails sent: {len(delays)}")
+        log(f"Machine at the end: {machine()}")
 
 
 if __name__ == "__main__":

@@ -115,6 +115,7 @@ def main():
             log(f"    {kind:<18} {len(values):>6} requests, {kind_errors} errors · {summary([t for t, _ in values])}")
         log(f"Error rate: {errors / max(len(everything), 1) * 100:.2f} % ({errors} of {len(everything)})")
         log(f"Backlog when the load stopped: {backlog}; drained {drained:.1f} s later")
+        log(f"Machine at the end: {machine()}")
 
 
 if __name__ == "__main__":
