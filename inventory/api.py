@@ -57,7 +57,7 @@ class _IdInFilter(django_filters.BaseInFilter, django_filters.NumberFilter):
 
 class StockFilter(django_filters.FilterSet):
     sku = django_filters.CharFilter(field_name="sku", lookup_expr="iexact")
-    variant = _IdInFilter(field_name="pk")
+    variant = _IdInFilter(field_name="pk", min_value=1, max_value=2**63 - 1)  # a database integer
 
     class Meta:
         model = Variant

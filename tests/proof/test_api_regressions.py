@@ -16,6 +16,7 @@ def test_a_non_numeric_variant_filter_on_stock_is_a_400_not_a_500(db):
     response = client.get("/api/v1/stock/", {"variant": "AAA"})
     assert response.status_code == 400
     assert "variant" in response.json()["error"]["fields"]
+    assert client.get("/api/v1/stock/", {"variant": str(2**64)}).status_code == 400  # SQLite: OverflowError
     assert client.get("/api/v1/stock/", {"variant": "1,2"}).status_code == 200
 
 
