@@ -18,7 +18,7 @@ EMBEDDED_ENV := SECURE_SSL_REDIRECT=$${SECURE_SSL_REDIRECT:-false} SESSION_COOKI
 TEST_ENV := DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/shopauto} \
 	REDIS_URL=$${REDIS_URL-redis://127.0.0.1:6379/15}
 
-.PHONY: run test test-embedded install lint migrate demo bench clean translations messages
+.PHONY: run test test-proof test-embedded install lint migrate demo clean translations messages
 
 $(STAMP): requirements.txt
 	@echo "==> Creating the virtualenv in $(VENV) and installing requirements"
@@ -57,6 +57,10 @@ run: install translations
 
 test: install translations
 	@$(TEST_ENV) $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The proof alone (also part of `make test`): browser journeys, API fuzzing + isolation sweep, faults.
+test-proof: install translations
+	@$(TEST_ENV) $(BIN)/python -m pytest -m "e2e or fuzz or faults" $(PYTEST_ARGS)
 
 test-embedded: install translations
 	@DATABASE_URL=sqlite:///$(CURDIR)/var/test-embedded.sqlite3 REDIS_URL= $(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -20,7 +20,7 @@ class AddressSerializer(serializers.ModelSerializer):
 class MeSerializer(serializers.ModelSerializer):
     email = serializers.EmailField(source="user.email", read_only=True)
     name = serializers.CharField(source="display_name", read_only=True)
-    company = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    company = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
     addresses = serializers.SerializerMethodField()
 
     class Meta:

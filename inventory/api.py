@@ -52,9 +52,13 @@ class IsCustomer(permissions.BasePermission):
 # --- availability -----------------------------------------------------------------------------
 
 
+class _IdInFilter(django_filters.BaseInFilter, django_filters.NumberFilter):
+    """?variant=1,2,3 — numbers only, so ?variant=abc is a 400, not a 500."""
+
+
 class StockFilter(django_filters.FilterSet):
     sku = django_filters.CharFilter(field_name="sku", lookup_expr="iexact")
-    variant = django_filters.BaseInFilter(field_name="id")
+    variant = _IdInFilter(field_name="id", min_value=1, max_value=2**63 - 1)  # a database integer
 
     class Meta:
         model = Variant
@@ -165,7 +169,7 @@ class StockLevelViewSet(viewsets.ReadOnlyModelViewSet):
 class StockMovementSerializer(serializers.ModelSerializer):
     sku = serializers.CharField(source="stock_level.variant.sku", read_only=True)
     warehouse = serializers.CharField(source="stock_level.warehouse.code", read_only=True)
-    actor = serializers.CharField(source="actor.username", read_only=True, default=None)
+    actor = serializers.CharField(source="actor.username", read_only=True, default=None, allow_null=True)
 
     class Meta:
         model = StockMovement
@@ -316,7 +320,7 @@ class StockTransferViewSet(_TransitionsMixin, viewsets.GenericViewSet, mixins.Li
         "variant_id": serializers.IntegerField(), "sku": serializers.CharField(),
         "source": serializers.CharField(), "destination": serializers.CharField(),
         "quantity": serializers.IntegerField()}, many=True), summary="Low here, surplus there")
-    @action(detail=False, methods=["get"])
+    @action(detail=False, methods=["get"], pagination_class=None)  # a plain list, as the schema says
     def suggestions(self, request):
         return Response(transfer_suggestions())
 

@@ -6,6 +6,7 @@ from importlib.util import find_spec
 
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
 from django.utils.translation import gettext as _
 from django_fsm import ConcurrentTransition
@@ -43,6 +44,8 @@ def exception_handler(exc, context):
     if isinstance(exc, ConcurrentTransition):
         return Response(error_body("concurrent_update", _("Someone else changed this at the same time; try again.")),
                         status=status.HTTP_409_CONFLICT)
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        return database_unavailable_response(exc)
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(as_serializer_error(exc))
     if isinstance(exc, Http404):
@@ -64,6 +67,19 @@ def exception_handler(exc, context):
         code = exc.get_codes() if not isinstance(detail, (list, dict)) else exc.default_code
         return Response(error_body(str(code), message), status=exc.status_code, headers=headers)
     return None  # unexpected: Django's 500 handling (and the api_server_error view)
+
+
+DATABASE_RETRY_AFTER_SECONDS = 5
+
+
+def database_unavailable_response(exc) -> Response:
+    """The database connection failed or was cut mid-request: the transaction rolled back,
+    so nothing was written. A 503 the client may retry, not a 500."""
+    logger.warning("database unavailable during an API request: %s", exc)
+    return Response(error_body("service_unavailable", _("The database is unavailable for a moment; nothing was "
+                                                        "changed. Please try again.")),
+                    status=status.HTTP_503_SERVICE_UNAVAILABLE,
+                    headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)})
 
 
 def api_server_error(request, *args, **kwargs):

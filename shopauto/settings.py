@@ -84,6 +84,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_ratelimit.middleware.RatelimitMiddleware",
     "shopauto.middleware.DomainNotFoundMiddleware",
+    "shopauto.middleware.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "shopauto.urls"
