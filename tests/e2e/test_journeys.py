@@ -46,8 +46,8 @@ def test_b2b_buyer_sees_company_prices_checks_out_and_follows_the_order_to_deliv
 
     page.goto(portal.url("/catalog/"))
     drill_row = page.locator("tr", has_text="DRILL-1")
-    expect(drill_row).to_contain_text("80.00 EUR")  # the Acme contract, not the 100.00 list price
-    expect(page.locator("tr", has_text="SAW-1")).to_contain_text("40.00 EUR")
+    expect(drill_row).to_contain_text("€80.00")  # the Acme contract, not the €100.00 list price
+    expect(page.locator("tr", has_text="SAW-1")).to_contain_text("€40.00")
 
     _add_to_cart(page, portal, "DRILL-1", 2)
     expect(page.locator("table")).to_contain_text("160.00")
