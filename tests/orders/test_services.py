@@ -112,7 +112,7 @@ def test_invoice_checkout_places_allocates_and_confirms(shop, buyer):
     assert not Reservation.objects.filter(reference=f"cart:{cart.pk}").exists()
     assert set(Reservation.objects.filter(reference=order.stock_reference).values_list("quantity", "expires_at")) \
         == {(3, None), (4, None)}
-    assert event_names(subject_id=str(order.pk)) == ["order.placed", "order.confirmed"]
+    assert event_names(subject_type="orders.order", subject_id=str(order.pk)) == ["order.placed", "order.confirmed"]
     assert _logs(order) == ["confirmed"]
 
 
@@ -130,7 +130,7 @@ def test_order_above_the_company_threshold_waits_for_an_approver(shop, buyer, ap
     cart = _cart_with(buyer, (variant, 2))
     order = services.order_place_from_cart(customer=buyer, cart_id=cart.pk, details=details_for(buyer))
     assert order.status == Order.Status.AWAITING_APPROVAL
-    assert event_names(subject_id=str(order.pk)) == ["order.placed", "order.awaiting_approval"]
+    assert event_names(subject_type="orders.order", subject_id=str(order.pk)) == ["order.placed", "order.awaiting_approval"]
 
     events_before = Event.objects.count()
     with pytest.raises(NotAllowed):
