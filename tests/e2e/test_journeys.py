@@ -82,7 +82,7 @@ def test_an_approver_approves_a_large_order_in_the_portal(page, portal, e2e_shop
     portal.login(page, "approver@acme.example")
     page.goto(portal.url("/orders/approvals/"))
     row = page.locator("tr", has_text=large.number)
-    expect(row).to_contain_text("1605.00")
+    expect(row).to_contain_text("€1,605.00")
     row.get_by_role("button", name="Approve").click()
     expect(page.locator("body")).to_contain_text("Order approved.")
     expect(page.locator("h1")).to_contain_text("Confirmed")
