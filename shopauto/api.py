@@ -6,7 +6,7 @@ from importlib.util import find_spec
 
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import InterfaceError, OperationalError
+from django.db import DataError, InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
 from django.utils.translation import gettext as _
 from django_fsm import ConcurrentTransition
@@ -46,6 +46,11 @@ def exception_handler(exc, context):
                         status=status.HTTP_409_CONFLICT)
     if isinstance(exc, (OperationalError, InterfaceError)):
         return database_unavailable_response(exc)
+    if isinstance(exc, DataError):
+        # A value the validators let through but the database cannot hold (a date in the
+        # year 5635 at UTC-17:40, a number past 64 bits): bad input, nothing was written.
+        return Response(error_body("invalid", _("A value is out of the range the shop can store.")),
+                        status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(as_serializer_error(exc))
     if isinstance(exc, Http404):
