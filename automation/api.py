@@ -1,5 +1,7 @@
 """Staff API: webhook endpoints (CRUD), their deliveries (read + redeliver), events (read)."""
 
+from datetime import UTC
+
 import django_filters
 from django.db import transaction
 from drf_spectacular.utils import extend_schema
@@ -104,10 +106,20 @@ class EventSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class UTCIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
+    """An ISO date-time compared in UTC: any offset a client sends (even -17:40, which
+    PostgreSQL refuses to store) is converted before the query."""
+
+    def filter(self, qs, value):
+        if value is not None:
+            value = value.astimezone(UTC)
+        return super().filter(qs, value)
+
+
 class EventFilter(django_filters.FilterSet):
     name = django_filters.CharFilter(field_name="name")
     name_prefix = django_filters.CharFilter(field_name="name", lookup_expr="startswith")
-    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_after = UTCIsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
 
     class Meta:
         model = Event

@@ -71,10 +71,5 @@ def test_an_out_of_range_date_filter_is_a_400_not_a_500():
     api = APIClient()
     api.force_authenticate(staff)
     response = api.get("/api/v1/events/", {"created_after": "5635-11-12T18:54:38.26-17:40"})
-    from django.conf import settings
-
-    if settings.IS_POSTGRES:  # PostgreSQL refuses the offset; SQLite stores text and just finds nothing
-        assert response.status_code == 400
-        assert response.json()["error"]["code"] == "invalid"
-    else:
-        assert response.status_code == 200
+    assert response.status_code == 200  # compared in UTC: PostgreSQL never sees the odd offset
+    assert response.json()["results"] == []
