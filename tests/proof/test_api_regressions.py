@@ -73,3 +73,14 @@ def test_an_out_of_range_date_filter_is_a_400_not_a_500():
     response = api.get("/api/v1/events/", {"created_after": "5635-11-12T18:54:38.26-17:40"})
     assert response.status_code == 200  # compared in UTC: PostgreSQL never sees the odd offset
     assert response.json()["results"] == []
+
+
+def test_a_database_data_error_maps_to_a_400_in_the_error_shape():
+    """The safety net behind the validators: DataError (a value the column cannot hold)."""
+    from django.db import DataError
+
+    from shopauto.api import exception_handler
+
+    response = exception_handler(DataError("value too long for type character varying(20)"), {})
+    assert response.status_code == 400
+    assert response.data["error"]["code"] == "invalid"
